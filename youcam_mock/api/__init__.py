@@ -1,0 +1,1 @@
+"""The thin Flask layer: authenticate, parse, validate, call the backend, serialise."""

@@ -1,0 +1,118 @@
+"""``youcam-mock serve``: the emulator on a real socket, and the same server for tests.
+
+:class:`ThreadedMockServer` runs werkzeug's threaded WSGI server in a background thread
+(pytest-httpserver's pattern); ``main`` is the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from youcam_mock.app import create_app
+from youcam_mock.core.clock import Clock, ManualClock, SystemClock
+from youcam_mock.core.config import MockConfig
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Request lines go to the journal, not stderr."""
+
+
+class ThreadedMockServer:
+    """A live emulator on ``host:port`` (port 0 picks a free one) in a daemon thread."""
+
+    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=_QuietHandler
+        )
+        self.host = host
+        self.port = self._server.server_port
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ThreadedMockServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="youcam-mock", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> ThreadedMockServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="youcam-mock", description="Offline YouCam AI API emulator")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the emulator")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--api-key", action="append", default=None, help="repeatable: one per tenant")
+    serve.add_argument("--config", help="JSON file of settings (see README)")
+    serve.add_argument("--seed", type=int, default=None)
+    serve.add_argument("--retention", choices=["seed", "vendor"], default=None)
+    serve.add_argument("--manual-clock", action="store_true", help="time moves only via the control API")
+    serve.add_argument("--public-url", default=None, help="base URL written into upload/result links")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> MockConfig:
+    config = MockConfig.from_file(args.config) if args.config else MockConfig.from_env()
+    changes: dict[str, object] = {}
+    if args.api_key:
+        changes["api_keys"] = tuple(args.api_key)
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if args.retention:
+        changes["retention"] = args.retention
+    if args.public_url:
+        changes["public_base_url"] = args.public_url
+    return config.with_changes(**changes) if changes else config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    started = time.perf_counter()
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
+    clock: Clock = ManualClock() if args.manual_clock else SystemClock()
+    app = create_app(config, clock=clock)
+    server = ThreadedMockServer(app, args.host, args.port)
+    print(f"youcam-mock serving on {server.url}", flush=True)
+    for key in config.api_keys:
+        print(f"api key: {key}", flush=True)
+    print(f"ready in {time.perf_counter() - started:.2f}s", flush=True)
+    try:
+        server._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server._server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
