@@ -43,7 +43,9 @@ class ThreadedMockServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> ThreadedMockServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="youcam-mock", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="youcam-mock", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -66,17 +68,25 @@ class ThreadedMockServer:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="youcam-mock", description="Offline YouCam AI API emulator")
+    parser = argparse.ArgumentParser(
+        prog="youcam-mock", description="Offline YouCam AI API emulator"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the emulator")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    serve.add_argument("--api-key", action="append", default=None, help="repeatable: one per tenant")
+    serve.add_argument(
+        "--api-key", action="append", default=None, help="repeatable: one per tenant"
+    )
     serve.add_argument("--config", help="JSON file of settings (see README)")
     serve.add_argument("--seed", type=int, default=None)
     serve.add_argument("--retention", choices=["seed", "vendor"], default=None)
-    serve.add_argument("--manual-clock", action="store_true", help="time moves only via the control API")
-    serve.add_argument("--public-url", default=None, help="base URL written into upload/result links")
+    serve.add_argument(
+        "--manual-clock", action="store_true", help="time moves only via the control API"
+    )
+    serve.add_argument(
+        "--public-url", default=None, help="base URL written into upload/result links"
+    )
     return parser
 
 

@@ -24,7 +24,9 @@ class UrlSigner:
                 return int(clock.now())
 
         self._serializers = {
-            purpose: URLSafeTimedSerializer(secret, salt=f"youcam-mock/{purpose}", signer=ClockSigner)
+            purpose: URLSafeTimedSerializer(
+                secret, salt=f"youcam-mock/{purpose}", signer=ClockSigner
+            )
             for purpose in ("upload", "result")
         }
 
@@ -34,7 +36,7 @@ class UrlSigner:
     def verify(self, purpose: str, token: str, max_age: float) -> Any:
         """The signed value, or ApiError SignatureDoesNotMatch / RequestExpired."""
         try:
-            return self._serializers[purpose].loads(token, max_age=max_age)
+            return self._serializers[purpose].loads(token, max_age=int(max_age))
         except SignatureExpired:
             raise ApiError("RequestExpired") from None
         except BadSignature:

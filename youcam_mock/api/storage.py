@@ -37,7 +37,9 @@ def upload(token: str) -> Response:
     if declared is None:
         raise ApiError("UploadMismatch", "Content-Length is required")
     if declared != record.file_size:
-        raise ApiError("UploadMismatch", f"Content-Length must be {record.file_size}, as registered")
+        raise ApiError(
+            "UploadMismatch", f"Content-Length must be {record.file_size}, as registered"
+        )
     chunks = []
     remaining = declared
     while remaining > 0:
@@ -80,7 +82,8 @@ def resolve_own_url(url: str) -> bytes | None:
         mock = state()
         try:
             asset_id = mock.signer.verify("result", segments[3], mock.config.result_link_ttl)
-            return mock.backend.get_asset(str(asset_id))[1]
+            data: bytes = mock.backend.get_asset(str(asset_id))[1]
+            return data
         except ApiError:
             return None
     return None

@@ -43,10 +43,15 @@ def register(app: Flask, contract: Contract) -> None:
         )
     generic = contract.operations["POST /s2s/v2.0/file"]
     for version in ("v2.0", "v2.1"):
-        alias = Operation("POST", f"/s2s/{version}/file", "file", None, version, generic.error_code_enums)
+        alias = Operation(
+            "POST", f"/s2s/{version}/file", "file", None, version, generic.error_code_enums
+        )
         if f"POST /s2s/{version}/file" not in contract.operations:
             app.add_url_rule(
-                alias.path, endpoint=f"alias {alias.path}", view_func=_view_for(alias), methods=["POST"]
+                alias.path,
+                endpoint=f"alias {alias.path}",
+                view_func=_view_for(alias),
+                methods=["POST"],
             )
         app.add_url_rule(
             f"/s2s/{version}/file/<path:feature>",
@@ -147,8 +152,12 @@ def ok(payload: dict[str, Any]) -> Response:
 def handle_file(operation: Operation, key: str, feature: str | None = None) -> Response:
     if feature is not None and feature not in state().known_features:
         raise ApiError("NotFound", f"no AI feature named {feature!r}")
-    validation_key = "POST /s2s/v2.0/file" if operation.key not in state().contract.operations else operation.key
-    body = _json_body(Operation("POST", validation_key.split(" ", 1)[1], "file", None, operation.version, {}))
+    validation_key = (
+        "POST /s2s/v2.0/file" if operation.key not in state().contract.operations else operation.key
+    )
+    body = _json_body(
+        Operation("POST", validation_key.split(" ", 1)[1], "file", None, operation.version, {})
+    )
     records = state().backend.register_files(key, body["files"], feature or operation.feature)
     return ok({"data": {"files": [_file_entry(record) for record in records]}})
 
@@ -218,11 +227,15 @@ def handle_templates(operation: Operation, key: str) -> Response:
     query = _query(operation)
     assert operation.feature is not None
     templates, following = state().backend.list_templates(
-        operation.feature, operation.version, int(query.get("page_size", 20)), query.get("starting_token")
+        operation.feature,
+        operation.version,
+        int(query.get("page_size", 20)),
+        query.get("starting_token"),
     )
     items = []
     for template in templates:
-        thumb = f"{base_url()}/_storage/templates/{operation.version}/{operation.feature}/{template.id}.jpg"
+        folder = f"{operation.version}/{operation.feature}"
+        thumb = f"{base_url()}/_storage/templates/{folder}/{template.id}.jpg"
         items.append(
             {
                 "id": template.id,
@@ -275,7 +288,11 @@ def handle_credit_history(operation: Operation, key: str) -> Response:
             "target_id": entry.target_id,
             "info": {
                 "credits": [
-                    {"id": entry.entry_id, "amount": int(entry.amount), "amount_dec": round(entry.amount, 2)}
+                    {
+                        "id": entry.entry_id,
+                        "amount": int(entry.amount),
+                        "amount_dec": round(entry.amount, 2),
+                    }
                 ],
                 "dst_actions": entry.dst_actions,
             },
@@ -294,7 +311,12 @@ def handle_feature_cost(operation: Operation, key: str) -> Response:
 
     query = _query(operation)
     skus = [
-        {"amount": sku["amount"], "unit": sku["unit"], "proc_unit": sku["proc_unit"], "run_task_url": base_url() + sku["path"]}
+        {
+            "amount": sku["amount"],
+            "unit": sku["unit"],
+            "proc_unit": sku["proc_unit"],
+            "run_task_url": base_url() + sku["path"],
+        }
         for sku in state().backend.feature_costs()
     ]
     page, following = paginate(skus, int(query.get("page_size", 20)), query.get("starting_token"))

@@ -152,9 +152,12 @@ class RequestValidator:
         if self._validator.is_valid(instance):
             return None
         errors = list(self._validator.iter_errors(instance))
-        detailed = [e for e in errors if type(e.kind).__name__ not in ("OneOf", "AnyOf",
-                                                                        "OneOfNotValid",
-                                                                        "OneOfMultipleValid")]
+        detailed = [
+            e
+            for e in errors
+            if type(e.kind).__name__
+            not in ("OneOf", "AnyOf", "OneOfNotValid", "OneOfMultipleValid")
+        ]
         if detailed:
             return _describe(detailed[0])
         if not isinstance(instance, dict):
@@ -230,7 +233,9 @@ class Contract:
                 engine_error_codes=tuple(task["engine_error_codes"]),
                 results_schema=_results_schema(poll),
                 request_schema=request,
-                file_fields=tuple(sorted(n for n in _all_properties(request) if _FILE_FIELD.match(n))),
+                file_fields=tuple(
+                    sorted(n for n in _all_properties(request) if _FILE_FIELD.match(n))
+                ),
                 pre_process_of=task["pre_process_of"],
                 templates_path=templates.get((task["version"], task["feature"])),
                 unit_rows=tuple(

@@ -176,13 +176,12 @@ def _schemas_in(doc: JSON) -> Iterator[tuple[str, JSON]]:
         parts = pointer.split("/")
         if "example" in parts or "examples" in parts or "default" in parts:
             continue
-        if len(parts) >= 2 and parts[-2] in ("properties",) and parts[-3:-2] != ["properties"]:
-            yield pointer, node
-        elif parts[-1] in ("schema", "items", "additionalProperties", "not"):
-            yield pointer, node
-        elif len(parts) >= 2 and parts[-2] in ("allOf", "oneOf", "anyOf"):
-            yield pointer, node
-        elif len(parts) == 4 and parts[1:3] == ["components", "schemas"]:
+        if (
+            (len(parts) >= 2 and parts[-2] in ("properties",) and parts[-3:-2] != ["properties"])
+            or parts[-1] in ("schema", "items", "additionalProperties", "not")
+            or (len(parts) >= 2 and parts[-2] in ("allOf", "oneOf", "anyOf"))
+            or (len(parts) == 4 and parts[1:3] == ["components", "schemas"])
+        ):
             yield pointer, node
 
 
@@ -206,7 +205,9 @@ def repair_document(slug: str, published: JSON) -> tuple[JSON, list[dict[str, st
             schemas[target] = response
             responses[name] = {
                 "description": name,
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{target}"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{target}"}}
+                },
             }
             moved[f"#/components/responses/{name}"] = f"#/components/schemas/{target}"
             repairs.add("schema-under-responses", f"/components/responses/{name}")
@@ -257,19 +258,21 @@ def repair_document(slug: str, published: JSON) -> tuple[JSON, list[dict[str, st
     for pointer, node in list(_walk(doc)):
         if not isinstance(node, dict):
             continue
-        if node.get("nullable") is True and isinstance(node.get("enum"), list):
-            if None not in node["enum"]:
-                node["enum"].append(None)
-                repairs.add("nullable-enum-without-null", pointer)
+        enum = node.get("enum")
+        if node.get("nullable") is True and isinstance(enum, list) and None not in enum:
+            enum.append(None)
+            repairs.add("nullable-enum-without-null", pointer)
         for keyword in ("default", "example"):
-            if keyword in node and node[keyword] is None and not node.get("nullable"):
-                if "type" in node or "enum" in node or "$ref" in node:
-                    del node[keyword]
-                    repairs.add("null-default-or-example", f"{pointer}/{keyword}")
+            is_schema = "type" in node or "enum" in node or "$ref" in node
+            if keyword in node and node[keyword] is None and not node.get("nullable") and is_schema:
+                del node[keyword]
+                repairs.add("null-default-or-example", f"{pointer}/{keyword}")
         for keyword in _NUMERIC_KEYWORDS:
             value = node.get(keyword)
-            if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value) and (
-                "type" in node
+            if (
+                isinstance(value, str)
+                and re.fullmatch(r"-?\d+(\.\d+)?", value)
+                and ("type" in node)
             ):
                 node[keyword] = float(value) if "." in value else int(value)
                 repairs.add("string-in-numeric-keyword", f"{pointer}/{keyword}", value)
@@ -517,9 +520,9 @@ def _feature_index(merged: JSON, documents: JSON) -> JSON:
             poll = f"{path}/{{task_id}}"
             if poll not in merged["paths"]:
                 raise ValueError(f"{path} has no poll operation")
-            poll_schema = deref(
-                merged["paths"][poll]["get"]["responses"]["200"], merged
-            )["content"]["application/json"]["schema"]
+            poll_schema = deref(merged["paths"][poll]["get"]["responses"]["200"], merged)[
+                "content"
+            ]["application/json"]["schema"]
             error_schema = _find_property(poll_schema, "error")
             tasks.append(
                 {

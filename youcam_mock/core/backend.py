@@ -28,7 +28,6 @@ from youcam_mock.core.models import (
     KeyState,
     LedgerEntry,
     Task,
-    TaskStatus,
 )
 from youcam_mock.core.results import InputFile, ResultBuilder
 from youcam_mock.core.store import Store
@@ -104,11 +103,18 @@ class Backend:
         for key, state in states:
             self.add_key(key, state=state, units=self.config.units)
 
-    def add_key(self, key: str, *, state: KeyState = KeyState.ACTIVE, units: float | None = None) -> ApiKey:
+    def add_key(
+        self, key: str, *, state: KeyState = KeyState.ACTIVE, units: float | None = None
+    ) -> ApiKey:
         if not key or any(c.isspace() for c in key):
             raise ApiError("InvalidParameters", "an API key is a non-empty string without spaces")
         now = self.clock.now()
-        record = ApiKey(key=key, state=state, units=float(self.config.units if units is None else units), created_at=now)
+        record = ApiKey(
+            key=key,
+            state=state,
+            units=float(self.config.units if units is None else units),
+            created_at=now,
+        )
         with self.store.transaction():
             self.store.put_key(record)
             self._ledger(key, "permanent_credits", key, record.units)
@@ -135,7 +141,11 @@ class Backend:
             return record
 
     def progression_for(self, spec: FeatureSpec) -> Progression:
-        return self.progressions.get(spec.key) or self.progressions.get(spec.feature) or self.config.progression
+        return (
+            self.progressions.get(spec.key)
+            or self.progressions.get(spec.feature)
+            or self.config.progression
+        )
 
     # ------------------------------------------------------------------ auth
     def authenticate(self, key: str | None) -> ApiKey:
@@ -153,7 +163,9 @@ class Backend:
         return record
 
     # ------------------------------------------------------------------ files
-    def register_files(self, owner: str, files: list[dict[str, Any]], feature: str | None = None) -> list[FileRecord]:
+    def register_files(
+        self, owner: str, files: list[dict[str, Any]], feature: str | None = None
+    ) -> list[FileRecord]:
         """The File API: one record per requested file, in request order; no bytes yet."""
         if not files:
             raise ApiError("InvalidParameters", "files must hold at least one file")
@@ -164,11 +176,20 @@ class Backend:
             content_type = str(item["content_type"])
             if size < 0:
                 raise ApiError("InvalidParameters", f"files[{index}].file_size must be >= 0")
-            limit = self.config.max_video_bytes if content_type.startswith("video/") else self.config.max_image_bytes
+            limit = (
+                self.config.max_video_bytes
+                if content_type.startswith("video/")
+                else self.config.max_image_bytes
+            )
             if not content_type.startswith(("image/", "video/")):
-                raise ApiError("InvalidParameters", f"files[{index}].content_type must be an image or video type")
+                raise ApiError(
+                    "InvalidParameters",
+                    f"files[{index}].content_type must be an image or video type",
+                )
             if size > limit:
-                raise ApiError("InvalidParameters", f"files[{index}].file_size exceeds the {limit} byte limit")
+                raise ApiError(
+                    "InvalidParameters", f"files[{index}].file_size exceeds the {limit} byte limit"
+                )
             records.append(
                 FileRecord(
                     file_id=self.ids.file_id(),
@@ -197,10 +218,17 @@ class Backend:
             raise ApiError("NotFound", "the file this upload URL was issued for no longer exists")
         if now > self.upload_deadline(record):
             raise ApiError("RequestExpired")
-        if content_type is not None and content_type.split(";")[0].strip().lower() != record.content_type.lower():
-            raise ApiError("UploadMismatch", f"Content-Type must be {record.content_type}, as registered")
+        if (
+            content_type is not None
+            and content_type.split(";")[0].strip().lower() != record.content_type.lower()
+        ):
+            raise ApiError(
+                "UploadMismatch", f"Content-Type must be {record.content_type}, as registered"
+            )
         if len(data) != record.file_size:
-            raise ApiError("UploadMismatch", f"Content-Length must be {record.file_size}, as registered")
+            raise ApiError(
+                "UploadMismatch", f"Content-Length must be {record.file_size}, as registered"
+            )
         info = media.probe(data)
         with self.store.transaction():
             record.uploaded_at = now
@@ -220,8 +248,16 @@ class Backend:
         if planned is None:
             planned = self._check_inputs(spec, inputs)
         self._check_template(spec, request)
-        duration = next((i.info.duration_s for i in inputs if i.info.kind == "video" and i.info.duration_s), None)
-        cost = task_cost(spec, request, duration_s=duration, output_count=int(request.get("output_count", 1) or 1))
+        duration = next(
+            (i.info.duration_s for i in inputs if i.info.kind == "video" and i.info.duration_s),
+            None,
+        )
+        cost = task_cost(
+            spec,
+            request,
+            duration_s=duration,
+            output_count=int(request.get("output_count", 1) or 1),
+        )
         now = self.clock.now()
         task = Task(
             task_id=self.ids.task_id(),
@@ -241,14 +277,21 @@ class Backend:
             if key is None:
                 raise ApiError("InvalidApiKey")
             if key.units + 1e-9 < cost:
-                raise ApiError("CreditInsufficiency", f"this task costs {_fmt(cost)} units; {_fmt(key.units)} left")
+                raise ApiError(
+                    "CreditInsufficiency",
+                    f"this task costs {_fmt(cost)} units; {_fmt(key.units)} left",
+                )
             key.units -= cost
             self.store.put_key(key)
             for index, item in enumerate(inputs):
                 self.store.put_blob(f"input:{task.task_id}:{index}", item.data)
                 task.input_files.append(f"{item.field}")
             self.store.put_task(task)
-            actions = [str(a) for a in request.get("dst_actions", [])] if isinstance(request.get("dst_actions"), list) else []
+            actions = (
+                [str(a) for a in request.get("dst_actions", [])]
+                if isinstance(request.get("dst_actions"), list)
+                else []
+            )
             self._ledger(owner, _HISTORY_ACTIONS.get(spec.feature), task.task_id, -cost, actions)
         return task
 
@@ -259,7 +302,9 @@ class Backend:
             raise ApiError("InvalidTaskId")
         with self.store.transaction():
             task.polls += 1
-            if task.status not in TERMINAL and self.progression_for(spec).due(task, self.clock.now(), task.polls):
+            if task.status not in TERMINAL and self.progression_for(spec).due(
+                task, self.clock.now(), task.polls
+            ):
                 self._finish(task, spec)
             self.store.put_task(task)
         return task
@@ -305,7 +350,9 @@ class Backend:
             task.error_message = task.planned_error_message or ENGINE_ERRORS[task.planned_error]
         else:
             inputs = self._task_inputs(task)
-            builder = ResultBuilder(spec, task.request, inputs, task.seed, self._asset_sink(task, now))
+            builder = ResultBuilder(
+                spec, task.request, inputs, task.seed, self._asset_sink(task, now)
+            )
             task.results = builder.build()
             task.status = transition(task.status, Event.SUCCEED)
         task.finished_at = now
@@ -350,7 +397,9 @@ class Backend:
                 raise ApiError("InvalidParameters", "dst_actions must name at least one action")
             hd = {str(a).startswith("hd_") for a in actions}
             if len(hd) > 1:
-                raise ApiError("InvalidParameters", "dst_actions must not mix HD (hd_*) and SD actions")
+                raise ApiError(
+                    "InvalidParameters", "dst_actions must not mix HD (hd_*) and SD actions"
+                )
             if len(set(actions)) != len(actions):
                 raise ApiError("InvalidParameters", "dst_actions must not repeat an action")
 
@@ -370,17 +419,26 @@ class Backend:
                 if name.endswith(("_id", "_ids")):
                     record = self.store.get_file(value)
                     if record is None or record.owner != owner or record.expires_at <= now:
-                        raise ApiError("InvalidParameters", f"{label}: no such file (unknown or expired file_id)")
+                        raise ApiError(
+                            "InvalidParameters",
+                            f"{label}: no such file (unknown or expired file_id)",
+                        )
                     data = self.file_bytes(value)
                     if data is None:
-                        planned = planned or ("unknown_internal_error", f"{label}: the file was registered but its bytes were never uploaded")
+                        planned = planned or (
+                            "unknown_internal_error",
+                            f"{label}: the file was registered but its bytes were never uploaded",
+                        )
                         continue
                 else:
                     data = self.resolve_url(value)
                     if data is None and self.config.allow_outbound_downloads and self.fetch_url:
                         data = self.fetch_url(value)
                     if data is None:
-                        planned = planned or (_download_error(spec, name), f"{label}: could not download {value}")
+                        planned = planned or (
+                            _download_error(spec, name),
+                            f"{label}: could not download {value}",
+                        )
                         continue
                 inputs.append(InputFile(field=name, data=data, info=media.probe(data)))
         return inputs, planned
@@ -392,20 +450,42 @@ class Backend:
             want_video = spec.input == "video" and item.field.startswith("src")
             if want_video:
                 if item.info.kind != "video":
-                    return _allowed(spec, "error_decode_video", f"{item.field}: not a decodable mp4/mov video")
+                    return _allowed(
+                        spec, "error_decode_video", f"{item.field}: not a decodable mp4/mov video"
+                    )
                 if len(item.data) > self.config.max_video_bytes:
-                    return _allowed(spec, "exceed_max_filesize", f"{item.field}: video exceeds {self.config.max_video_bytes} bytes")
+                    return _allowed(
+                        spec,
+                        "exceed_max_filesize",
+                        f"{item.field}: video exceeds {self.config.max_video_bytes} bytes",
+                    )
                 continue
-            if item.info.kind != "image" or item.info.format not in media.IMAGE_FORMATS or not media.is_decodable_image(item.data):
+            if (
+                item.info.kind != "image"
+                or item.info.format not in media.IMAGE_FORMATS
+                or not media.is_decodable_image(item.data)
+            ):
                 code = "error_decode_mask" if is_mask else "error_decode_image"
                 return _allowed(spec, code, f"{item.field}: not a decodable jpg/jpeg/png image")
             if len(item.data) > self.config.max_image_bytes:
-                return _allowed(spec, "exceed_max_filesize", f"{item.field}: image exceeds {self.config.max_image_bytes} bytes")
+                return _allowed(
+                    spec,
+                    "exceed_max_filesize",
+                    f"{item.field}: image exceeds {self.config.max_image_bytes} bytes",
+                )
             width, height = item.info.width or 0, item.info.height or 0
             if max(width, height) > 4096:
-                return _allowed(spec, "error_exceed_max_image_size", f"{item.field}: long side {max(width, height)} > 4096")
+                return _allowed(
+                    spec,
+                    "error_exceed_max_image_size",
+                    f"{item.field}: long side {max(width, height)} > 4096",
+                )
             if spec.feature == "lighting" and min(width, height) < 256:
-                return _allowed(spec, "error_exceed_max_image_size", f"{item.field}: short side {min(width, height)} < 256")
+                return _allowed(
+                    spec,
+                    "error_exceed_max_image_size",
+                    f"{item.field}: short side {min(width, height)} < 256",
+                )
         return None
 
     def _task_inputs(self, task: Task) -> list[InputFile]:
@@ -460,7 +540,9 @@ class Backend:
             )
         return items
 
-    def list_templates(self, feature: str, version: str, page_size: int, starting_token: str | None) -> tuple[list[Template], str | None]:
+    def list_templates(
+        self, feature: str, version: str, page_size: int, starting_token: str | None
+    ) -> tuple[list[Template], str | None]:
         return paginate(self.templates(feature, version), page_size, starting_token)
 
     def _check_template(self, spec: FeatureSpec, request: dict[str, Any]) -> None:
@@ -470,7 +552,9 @@ class Backend:
         catalogue_feature = spec.feature
         ids = {t.id for t in self.templates(catalogue_feature, spec.version)}
         if str(template_id) not in ids:
-            raise ApiError("InvalidStyle", f"template_id {template_id} is not a template of {spec.feature}")
+            raise ApiError(
+                "InvalidStyle", f"template_id {template_id} is not a template of {spec.feature}"
+            )
 
     # ------------------------------------------------------------------ units
     def credit(self, owner: str) -> ApiKey:
@@ -479,7 +563,9 @@ class Backend:
             raise ApiError("InvalidApiKey")
         return record
 
-    def credit_history(self, owner: str, page_size: int, starting_token: str | None) -> tuple[list[LedgerEntry], str | None]:
+    def credit_history(
+        self, owner: str, page_size: int, starting_token: str | None
+    ) -> tuple[list[LedgerEntry], str | None]:
         entries = list(reversed(self.store.ledger(owner)))
         return paginate(entries, page_size, starting_token)
 
@@ -490,12 +576,28 @@ class Backend:
             price = price_for(spec)
             if price is None:
                 continue
-            amounts = sorted({price.amount, *price.variants.values(), *(a for t in price.tiers for a in t[2:])})
+            amounts = sorted(
+                {price.amount, *price.variants.values(), *(a for t in price.tiers for a in t[2:])}
+            )
             for amount in amounts:
-                skus.append({"amount": amount, "unit": price.unit, "proc_unit": price.per, "path": spec.create_path})
+                skus.append(
+                    {
+                        "amount": amount,
+                        "unit": price.unit,
+                        "proc_unit": price.per,
+                        "path": spec.create_path,
+                    }
+                )
         return skus
 
-    def _ledger(self, owner: str, action: str | None, target: str, amount: float, actions: list[str] | None = None) -> None:
+    def _ledger(
+        self,
+        owner: str,
+        action: str | None,
+        target: str,
+        amount: float,
+        actions: list[str] | None = None,
+    ) -> None:
         self.store.append_ledger(
             LedgerEntry(
                 entry_id=self.ids.snowflake(self.clock.now()),
@@ -595,13 +697,17 @@ def decode_token(token: str) -> int:
         padded = token + "=" * (-len(token) % 4)
         offset = int(base64.urlsafe_b64decode(padded.encode()).decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ApiError("InvalidParameters", "starting_token is not a token this API issued") from None
+        raise ApiError(
+            "InvalidParameters", "starting_token is not a token this API issued"
+        ) from None
     if offset < 0:
         raise ApiError("InvalidParameters", "starting_token is not a token this API issued")
     return offset
 
 
-def paginate(items: list[Any], page_size: int, starting_token: str | None) -> tuple[list[Any], str | None]:
+def paginate(
+    items: list[Any], page_size: int, starting_token: str | None
+) -> tuple[list[Any], str | None]:
     if not 1 <= page_size <= 20:
         raise ApiError("InvalidParameters", "page_size must be between 1 and 20")
     offset = decode_token(starting_token) if starting_token else 0

@@ -75,7 +75,9 @@ class MockConfig:
         return cls.from_mapping(json.loads(Path(path).read_text(encoding="utf-8")))
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, prefix: str = "YOUCAM_MOCK_") -> MockConfig:
+    def from_env(
+        cls, environ: dict[str, str] | None = None, prefix: str = "YOUCAM_MOCK_"
+    ) -> MockConfig:
         """``YOUCAM_MOCK_API_KEYS=k1,k2``, ``YOUCAM_MOCK_SEED=3``, ... (JSON values allowed)."""
         env = os.environ if environ is None else environ
         names = {f.name for f in fields(cls)}

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from PIL import Image
+
 from youcam_mock.core import media
 from youcam_mock.core.features import FeatureSpec
 from youcam_mock.core.models import ASSET_KEY
@@ -145,9 +147,12 @@ class ResultBuilder:
             return [self._mask_asset()]
         else:
             count = max(low, min(high, 1))
-        if name.endswith("urls") or items.get("type") == "string" and "url" in name:
+        if name.endswith("urls") or (items.get("type") == "string" and "url" in name):
             return [self._primary_asset() for _ in range(count)]
-        if name == "result" and {"left", "top", "width", "height"} <= items.get("properties", {}).keys():
+        if (
+            name == "result"
+            and {"left", "top", "width", "height"} <= items.get("properties", {}).keys()
+        ):
             return [self._face_box()]
         if name == "bbox":
             box = self._face_box()
@@ -190,7 +195,7 @@ class ResultBuilder:
             raw = round(self.rng.uniform(20, 98), 3)
             entry: dict[str, Any] = {
                 "type": action,
-                "ui_score": int(round(raw)),
+                "ui_score": round(raw),
                 "raw_score": raw,
                 "score": round(raw * 0.98, 3),
             }
@@ -222,15 +227,14 @@ class ResultBuilder:
     def _colour(self, name: str) -> str:
         source = self._first_image()
         if source is None:
-            return "#%02x%02x%02x" % tuple(self.rng.randrange(256) for _ in range(3))
-        from PIL import Image  # Pillow is a dependency of media; imported lazily here
-
+            r, g, b = (self.rng.randrange(256) for _ in range(3))
+            return f"#{r:02x}{g:02x}{b:02x}"
         with Image.open(io.BytesIO(source)) as image:
             image.draft("RGB", (64, 64))
             small = image.convert("RGB").resize((8, 8))
-            pixels = list(small.getdata())
-        offset = sum(ord(c) for c in name) % len(pixels)
-        r, g, b = pixels[offset]
+            data = small.tobytes()
+        offset = (sum(ord(c) for c in name) % 64) * 3
+        r, g, b = data[offset], data[offset + 1], data[offset + 2]
         return f"#{r:02x}{g:02x}{b:02x}"
 
     def _face_box(self) -> dict[str, float]:
@@ -319,9 +323,9 @@ class ResultBuilder:
 def _requested_size(request: dict[str, Any]) -> tuple[int, int] | None:
     size = request.get("size")
     if isinstance(size, str) and "*" in size:
-        width, _, height = size.partition("*")
-        if width.isdigit() and height.isdigit():
-            return int(width), int(height)
+        text_width, _, text_height = size.partition("*")
+        if text_width.isdigit() and text_height.isdigit():
+            return int(text_width), int(text_height)
     width, height = request.get("output_width"), request.get("output_height")
     if isinstance(width, int) and isinstance(height, int):
         return width, height

@@ -96,9 +96,7 @@ def price_for(spec: FeatureSpec) -> Price | None:
         return _merge_tiers(prices)
     if len(rows) == 1:
         return prices[0]
-    wanted = _ROW_FOR.get((spec.document, spec.feature)) or _ROW_FOR.get(
-        (spec.document, spec.key)
-    )
+    wanted = _ROW_FOR.get((spec.document, spec.feature)) or _ROW_FOR.get((spec.document, spec.key))
     for (item, _), price in zip(rows, prices, strict=True):
         if wanted and wanted in item:
             return price
