@@ -14,10 +14,10 @@ import sys
 import time
 import urllib.request
 
+from _timing import median_seconds
 from flask import Flask
 from PIL import Image
 
-from _timing import median_seconds
 from youcam_mock.app import create_app
 from youcam_mock.core.clock import ManualClock
 from youcam_mock.core.config import DEFAULT_API_KEY

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import sys
 
+from _timing import median_seconds
 from flask import Flask
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 
-from _timing import median_seconds
 from youcam_mock.contract import load_contract
 
 BODY = {"src_file_id": "x" * 64, "dst_actions": ["hd_wrinkle", "hd_pore"], "format": "json"}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from youcam_mock.api import storage as storage_api
 from youcam_mock.api import vendor
+from youcam_mock.api.control import CONTROL_PREFIX, Controller, control
 from youcam_mock.api.errors import error_response
 from youcam_mock.api.signing import UrlSigner
 from youcam_mock.contract import Contract, load_contract
@@ -19,7 +22,9 @@ from youcam_mock.core.backend import Backend
 from youcam_mock.core.clock import Clock, SystemClock
 from youcam_mock.core.config import MockConfig
 from youcam_mock.core.errors import ApiError
+from youcam_mock.core.journal import JournalEntry
 from youcam_mock.core.store import InMemoryStore, Store
+from youcam_mock.core.webhooks import WebhookDispatcher, default_sender
 
 _STATUS_CODES = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}
 
@@ -34,6 +39,11 @@ class MockState:
     backend: Backend
     signer: UrlSigner
     known_features: set[str] = field(default_factory=set)
+    webhooks: WebhookDispatcher | None = None
+    controller: Controller = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.controller = Controller(self)
 
 
 def create_app(
@@ -56,20 +66,40 @@ def create_app(
         resolve_url=storage_api.resolve_own_url,
         fetch_url=lambda url: _fetch(url, config),
     )
-    app.extensions["youcam_mock"] = MockState(
+
+    def journal_sink(entry: JournalEntry) -> None:
+        backend.record(entry)
+
+    webhooks = WebhookDispatcher(clock, backend.ids, default_sender, journal_sink)
+    for endpoint in config.webhooks:
+        webhooks.register(
+            endpoint["url"], secret=endpoint.get("secret"), keys=endpoint.get("keys", ())
+        )
+    backend.on_task_finished.append(webhooks.task_finished)
+    mock = MockState(
         config=config,
         clock=clock,
         contract=contract,
         backend=backend,
         signer=UrlSigner(config.secret_key or secrets.token_hex(32), clock),
         known_features={spec.feature for spec in contract.features.values()},
+        webhooks=webhooks,
     )
+    app.extensions["youcam_mock"] = mock
     vendor.register(app, contract)
     app.register_blueprint(storage_api.storage)
+    app.register_blueprint(control)
+
+    @app.before_request
+    def _arrived() -> None:
+        g.arrived = clock.now()
+        g.started = time.perf_counter()
 
     @app.after_request
     def _request_id(response: Response) -> Response:
         response.headers["x-request-id"] = str(backend.ids.snowflake(clock.now()))
+        if not request.path.startswith(CONTROL_PREFIX):
+            _journal(mock, response)
         return response
 
     @app.errorhandler(HTTPException)
@@ -91,6 +121,50 @@ def create_app(
         return jsonify({"name": "youcam-mock", "operations": len(contract.operations)})
 
     return app
+
+
+def _journal(mock: MockState, response: Response) -> None:
+    """One journal entry per request: what the client did and what it was told."""
+    operation = g.get("operation")
+    detail: dict[str, Any] = {}
+    error_code = None
+    task_id = (request.view_args or {}).get("task_id")
+    if response.mimetype == "application/json" and not response.direct_passthrough:
+        try:
+            body = json.loads(response.get_data())
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            error_code = body.get("error_code")
+            data = body.get("data")
+            if isinstance(data, dict):
+                task_id = task_id or data.get("task_id")
+                if "task_status" in data:
+                    detail["task_status"] = data["task_status"]
+                    detail["engine_error"] = data.get("error")
+    if g.get("retry_after") is not None:
+        detail["retry_after"] = g.retry_after
+    rules = g.get("rules")
+    mock.backend.record(
+        JournalEntry(
+            seq=0,
+            at=g.get("arrived", mock.clock.now()),
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            key=g.get("api_key"),
+            ip=request.remote_addr,
+            duration_ms=round(
+                (time.perf_counter() - g.get("started", time.perf_counter())) * 1e3, 3
+            ),
+            operation=operation.key if operation else None,
+            feature=operation.feature if operation else None,
+            task_id=task_id,
+            error_code=error_code,
+            rule=",".join(rules) if rules else None,
+            detail=detail,
+        )
+    )
 
 
 def _fetch(url: str, config: MockConfig) -> bytes | None:

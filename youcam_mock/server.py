@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from youcam_mock.app import create_app
 from youcam_mock.core.clock import Clock, ManualClock, SystemClock
 from youcam_mock.core.config import MockConfig
+from youcam_mock.core.ratelimit import RatePolicy
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -37,6 +38,8 @@ class ThreadedMockServer:
         self.host = host
         self.port = self._server.server_port
         self._thread: threading.Thread | None = None
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
 
     @property
     def url(self) -> str:
@@ -47,13 +50,33 @@ class ThreadedMockServer:
             target=self._server.serve_forever, name="youcam-mock", daemon=True
         )
         self._thread.start()
+        self.start_ticker()
         return self
 
+    def start_ticker(self, interval_s: float = 0.05) -> None:
+        """Time-driven work off the request threads: tasks finishing by clock time, webhook
+        deliveries and retries, retention sweeps.  Due-ness is judged by the emulator's clock."""
+        controller = self.app.extensions["youcam_mock"].controller
+
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                try:
+                    controller.tick()
+                    controller.backend.maybe_sweep()
+                except Exception:  # keep ticking; the error is logged, not fatal
+                    self.app.logger.exception("youcam-mock ticker")
+
+        self._ticker = threading.Thread(target=loop, name="youcam-mock-ticker", daemon=True)
+        self._ticker.start()
+
     def stop(self) -> None:
+        self._stop.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
 
     def __enter__(self) -> ThreadedMockServer:
         return self.start()
@@ -87,6 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--public-url", default=None, help="base URL written into upload/result links"
     )
+    serve.add_argument(
+        "--rate-limit",
+        default="vendor",
+        help="off | vendor (5/s and 250/300s per IP and per key) | N/SECONDS[,N/SECONDS...]",
+    )
+    serve.add_argument("--retry-after", action="store_true", help="add Retry-After to 429s")
+    serve.add_argument("--admin-token", default=None, help="require X-Mock-Admin-Token on /_mock")
+    serve.add_argument(
+        "--webhook", action="append", default=None, help="URL to POST task completions to"
+    )
     return parser
 
 
@@ -101,6 +134,15 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         changes["retention"] = args.retention
     if args.public_url:
         changes["public_base_url"] = args.public_url
+    if args.rate_limit:
+        RatePolicy.parse(args.rate_limit)  # fail fast on a bad value
+        changes["rate_limit"] = args.rate_limit
+    if args.retry_after:
+        changes["retry_after_header"] = True
+    if args.admin_token:
+        changes["admin_token"] = args.admin_token
+    if args.webhook:
+        changes["webhooks"] = tuple({"url": url} for url in args.webhook)
     return config.with_changes(**changes) if changes else config
 
 
@@ -114,12 +156,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"youcam-mock serving on {server.url}", flush=True)
     for key in config.api_keys:
         print(f"api key: {key}", flush=True)
+    print(f"rate limit: {config.rate_limit}; control API: {server.url}/_mock", flush=True)
+    for endpoint in app.extensions["youcam_mock"].webhooks.endpoints():
+        print(f"webhook: {endpoint.url} secret {endpoint.secret}", flush=True)
     print(f"ready in {time.perf_counter() - started:.2f}s", flush=True)
+    server.start_ticker()
     try:
         server._server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        server._stop.set()
         server._server.server_close()
     return 0
 

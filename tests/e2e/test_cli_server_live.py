@@ -24,6 +24,7 @@ TENANT_KEYS = ("tenant-a-key", "tenant-b-key")
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     command = [sys.executable, "-m", "youcam_mock", "serve", "--port", "0", "--seed", "7"]
+    command += ["--rate-limit", "off"]
     for key in TENANT_KEYS:
         command += ["--api-key", key]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

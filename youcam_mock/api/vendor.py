@@ -7,6 +7,9 @@ parses the request, calls one backend method and serialises the vendor's envelop
 from __future__ import annotations
 
 import json
+import socket
+import struct
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +21,8 @@ from youcam_mock.contract import Contract, Operation
 from youcam_mock.core.errors import ApiError
 from youcam_mock.core.features import FeatureSpec
 from youcam_mock.core.models import ASSET_KEY, FileRecord, Task, TaskStatus
+from youcam_mock.core.scenarios import HTTP_STAGE
+from youcam_mock.core.scenarios import Event as RuleEvent
 
 View = Callable[..., Response]
 
@@ -67,8 +72,13 @@ def _view_for(operation: Operation) -> View:
     def view(**kwargs: Any) -> Response:
         g.operation = operation
         try:
+            presented = bearer_key()
+            g.api_key = presented
+            _rate_limit(presented)
+            scripted = apply_http_rules(operation.kind, presented, operation, kwargs)
+            if scripted is not None:
+                return scripted
             key = _authenticate(operation)
-            g.api_key = key
             return handler(operation, key, **kwargs)
         except ApiError as error:
             return error_response(error, operation)
@@ -80,21 +90,107 @@ def _view_for(operation: Operation) -> View:
 # ---------------------------------------------------------------------- request parsing
 
 
-def _authenticate(operation: Operation) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
+def bearer_key() -> str | None:
+    """The key as presented (``Bearer <key>``), before checking it; None when malformed."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     key = key.strip()
     if scheme != "Bearer" or not key or key.startswith("<") or key.endswith(">"):
+        return None
+    return key
+
+
+def _authenticate(operation: Operation) -> str:
+    key = bearer_key()
+    if key is None:
         raise ApiError("InvalidApiKey")
     return str(state().backend.authenticate(key).key)
+
+
+def _rate_limit(key: str | None) -> None:
+    """Both limits must hold (per IP and per key), else 429 in the vendor's body."""
+    mock = state()
+    decision = mock.backend.rate_check(ip=request.remote_addr, key=key)
+    if not decision.allowed:
+        g.retry_after = decision.retry_after
+        retry_after = decision.retry_after if mock.config.retry_after_header else None
+        raise ApiError("TooManyRequests", retry_after=retry_after)
+
+
+def apply_http_rules(
+    kind: str, key: str | None, operation: Operation | None, view_args: dict[str, Any]
+) -> Response | None:
+    """Scenario rules acting on this exchange: latency, a vendor error, a reset, a bad body."""
+    mock = state()
+    if not mock.backend.store.rules():
+        return None
+    feature = operation.feature if operation else None
+    version = operation.version if operation else None
+    if operation is not None and operation.kind == "file" and "feature" in view_args:
+        feature = view_args["feature"]
+    event = RuleEvent(
+        HTTP_STAGE, kind, request.method, request.path, key, feature, version, _file_ids_in_body()
+    )
+    fired = mock.backend.fire_rules(event)
+    if not fired:
+        return None
+    g.rules = [rule.rule_id for rule in fired]
+    for rule in fired:
+        action = rule.action
+        if action.latency_ms:
+            time.sleep(action.latency_ms / 1000.0)  # real time: the client's timeouts are real
+        if action.reset_connection:
+            reset_connection()
+        if action.malformed_body:
+            return Response('{"status": 200, "data": {"task_st', 200, mimetype="application/json")
+        if action.http_error:
+            raise ApiError(action.http_error, action.message, retry_after=action.retry_after)
+    return None
+
+
+def reset_connection() -> None:
+    """Drop the TCP connection with a RST (SO_LINGER 0), as a flaky network would."""
+    sock = request.environ.get("werkzeug.socket")
+    if sock is None:
+        raise ConnectionResetError("youcam-mock scenario: connection reset")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    raise ConnectionResetError("youcam-mock scenario: connection reset")
+
+
+def _bounded_body(limit: int) -> bytes | None:
+    """The request body, read once and cached, or None when it is longer than ``limit``."""
+    if "youcam.body" not in g:
+        raw = request.stream.read(limit + 1)
+        g.setdefault("youcam.body", raw if len(raw) <= limit else None)
+    cached: bytes | None = g.get("youcam.body")
+    return cached
+
+
+def _file_ids_in_body() -> tuple[str, ...]:
+    if request.method != "POST":
+        return ()
+    raw = _bounded_body(state().config.max_json_body)
+    try:
+        body = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        return ()
+    if not isinstance(body, dict):
+        return ()
+    ids: list[str] = []
+    for name, value in body.items():
+        if name.endswith("_file_id") and isinstance(value, str):
+            ids.append(value)
+        elif name.endswith("_file_ids") and isinstance(value, list):
+            ids.extend(str(v) for v in value)
+    return tuple(ids)
 
 
 def _json_body(operation: Operation) -> dict[str, Any]:
     limit = state().config.max_json_body
     if request.content_length is not None and request.content_length > limit:
         raise ApiError("InvalidParameters", f"request body exceeds {limit} bytes")
-    raw = request.stream.read(limit + 1)
-    if len(raw) > limit:
+    raw = _bounded_body(limit)
+    if raw is None:
         raise ApiError("InvalidParameters", f"request body exceeds {limit} bytes")
     try:
         body = json.loads(raw or b"null")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,10 @@ from typing import Any
 from youcam_mock.core import media
 from youcam_mock.core.clock import Clock
 from youcam_mock.core.config import MockConfig
-from youcam_mock.core.errors import ENGINE_ERRORS, ApiError
+from youcam_mock.core.errors import CATALOG, ENGINE_ERRORS, ApiError
 from youcam_mock.core.features import FeatureSpec
 from youcam_mock.core.ids import IdFactory
+from youcam_mock.core.journal import JournalEntry, matches
 from youcam_mock.core.lifecycle import TERMINAL, Event, Progression, transition
 from youcam_mock.core.models import (
     ApiKey,
@@ -29,7 +31,10 @@ from youcam_mock.core.models import (
     LedgerEntry,
     Task,
 )
+from youcam_mock.core.ratelimit import Decision, RateLimiter, RatePolicy
 from youcam_mock.core.results import InputFile, ResultBuilder
+from youcam_mock.core.scenarios import TASK_STAGE, Rule, fire, rule_from_dict
+from youcam_mock.core.scenarios import Event as RuleEvent
 from youcam_mock.core.store import Store
 from youcam_mock.core.units import price_for, task_cost
 
@@ -39,6 +44,20 @@ UrlResolver = Callable[[str], bytes | None]
 TEMPLATES_PER_FEATURE = 45
 _TEMPLATE_CATEGORIES = ("classic", "trending", "seasonal")
 _SWEEP_EVERY = 60.0  # seconds of clock time between retention sweeps
+#: In-band triggers: a file name or request string holding ``trigger_<code>`` produces <code>
+#: with no control call (payment providers' test cards); see the README's error table.
+TRIGGER = re.compile(r"trigger_([A-Za-z]+(?:_[a-z]+)*)")
+#: Keys that exist in a given state with no configuration: in-band 401s.
+INBAND_KEY_STATES = {"inactive_": KeyState.INACTIVE, "expired_": KeyState.EXPIRED}
+#: Request-level codes a trigger raises at task creation.
+CREATE_TRIGGERS = (
+    "InvalidParameters",
+    "BadRequest",
+    "CreditInsufficiency",
+    "InvalidStyleGroup",
+    "InvalidStyle",
+    "TooManyRequests",
+)
 
 #: The credit-history ``action`` values the vendor enumerates, for the features that have one.
 _HISTORY_ACTIONS = {
@@ -80,6 +99,10 @@ class Backend:
         self.resolve_url = resolve_url or (lambda url: None)
         self.fetch_url = fetch_url
         self.progressions: dict[str, Progression] = {}
+        self.rate_limiter = RateLimiter(store, clock)
+        self.rate_policy = RatePolicy.parse(config.rate_limit)
+        self.on_task_finished: list[Callable[[Task], object]] = []
+        self._rule_ids = 0
         self._last_sweep = clock.now()
         self.seed_keys()
 
@@ -88,10 +111,12 @@ class Backend:
         """Forget everything; start again from the (possibly new) config and its seed."""
         if config is not None:
             self.config = config
+            self.rate_policy = RatePolicy.parse(config.rate_limit)
         with self.store.transaction():
             self.store.reset()
             self.ids.reseed(self.config.seed)
             self.progressions.clear()
+            self._rule_ids = 0
             self.seed_keys()
 
     def seed_keys(self) -> None:
@@ -140,12 +165,60 @@ class Backend:
             self._ledger(key, "compensation_from_customer_service", key, delta)
             return record
 
-    def progression_for(self, spec: FeatureSpec) -> Progression:
+    def progression_for(self, spec: FeatureSpec, task: Task | None = None) -> Progression:
+        if task is not None and task.progression is not None:
+            return Progression.from_dict(task.progression)
         return (
             self.progressions.get(spec.key)
             or self.progressions.get(spec.feature)
             or self.config.progression
         )
+
+    def set_progression(self, feature: str | None, progression: Progression) -> None:
+        """Per feature ("skin-analysis" or "v2.1/skin-analysis"), or for all when None."""
+        if feature is None:
+            self.config = self.config.with_changes(progression=progression)
+        else:
+            self.progressions[feature] = progression
+
+    # ------------------------------------------------------------------ rate limits, journal
+    def rate_check(self, *, ip: str | None, key: str | None) -> Decision:
+        return self.rate_limiter.hit(self.rate_policy, ip=ip, key=key)
+
+    def record(self, entry: JournalEntry) -> JournalEntry:
+        return self.store.journal_append(entry)
+
+    def journal(self, **filters: Any) -> list[JournalEntry]:
+        limit = filters.pop("limit", None)
+        entries = [e for e in self.store.journal() if matches(e, filters)]
+        return entries[-int(limit) :] if limit else entries
+
+    # ------------------------------------------------------------------ scenario rules
+    def add_rule(self, data: dict[str, Any]) -> Rule:
+        try:
+            self._rule_ids += 1
+            rule = rule_from_dict(data, f"rule-{self._rule_ids}")
+        except (TypeError, ValueError) as error:
+            raise ApiError("InvalidParameters", str(error)) from None
+        self.store.put_rule(rule)
+        return rule
+
+    def rules(self) -> list[Rule]:
+        return self.store.rules()
+
+    def remove_rule(self, rule_id: str) -> None:
+        if not self.store.delete_rule(rule_id):
+            raise ApiError("InvalidParameters", f"no rule {rule_id}")
+
+    def fire_rules(self, event: RuleEvent) -> list[Rule]:
+        """The rules that act on this event, in the order they were added (counters updated)."""
+        fired = []
+        with self.store.transaction():
+            for rule in self.store.rules():
+                if fire(rule, event):
+                    fired.append(rule)
+                self.store.put_rule(rule)
+        return fired
 
     # ------------------------------------------------------------------ auth
     def authenticate(self, key: str | None) -> ApiKey:
@@ -154,6 +227,10 @@ class Backend:
         if not key:
             raise ApiError("InvalidApiKey")
         record = self.store.get_key(key)
+        if record is None:
+            for prefix, state in INBAND_KEY_STATES.items():
+                if key.startswith(prefix):
+                    record = ApiKey(key=key, state=state)
         if record is None:
             raise ApiError("InvalidApiKey")
         if record.state is KeyState.INACTIVE:
@@ -244,9 +321,38 @@ class Backend:
     def create_task(self, owner: str, spec: FeatureSpec, request: dict[str, Any]) -> Task:
         """Run task: validate references, fix the outcome, charge units, start ``running``."""
         self._check_request_rules(spec, request)
-        inputs, planned = self._gather_inputs(owner, spec, request)
+        inputs, planned, file_ids = self._gather_inputs(owner, spec, request)
+        triggers = self._triggers(request, file_ids)
+        for code in triggers:
+            if code in CREATE_TRIGGERS:
+                raise ApiError(code, f"{CATALOG[code].message} (in-band trigger_{code})")
+        engine_trigger = next((c for c in triggers if c in ENGINE_ERRORS), None)
+        if engine_trigger:
+            message = f"{ENGINE_ERRORS[engine_trigger]} (in-band trigger_{engine_trigger})"
+            planned = (engine_trigger, message)
         if planned is None:
             planned = self._check_inputs(spec, inputs)
+        event = RuleEvent(
+            TASK_STAGE,
+            "task_create",
+            "POST",
+            spec.create_path,
+            owner,
+            spec.feature,
+            spec.version,
+            tuple(file_ids),
+        )
+        fired = self.fire_rules(event)
+        own_progression = None
+        for rule in fired:
+            action = rule.action
+            if action.engine_error:
+                planned = (
+                    action.engine_error,
+                    action.message or ENGINE_ERRORS[action.engine_error],
+                )
+            if action.progression is not None:
+                own_progression = Progression.from_dict(action.progression).to_dict()
         self._check_template(spec, request)
         duration = next(
             (i.info.duration_s for i in inputs if i.info.kind == "video" and i.info.duration_s),
@@ -271,6 +377,9 @@ class Backend:
             planned_error_message=planned[1] if planned else None,
             expires_at=now + self.config.task_ttl,
             seed=self.ids.integer(0, 2**31 - 1),
+            progression=own_progression,
+            triggers=[c for c in triggers if c not in ENGINE_ERRORS],
+            rules=[rule.rule_id for rule in fired],
         )
         with self.store.transaction():
             key = self.store.get_key(owner)
@@ -300,14 +409,24 @@ class Backend:
         task = self._owned_task(owner, task_id)
         if task.feature != spec.feature or task.version != spec.version:
             raise ApiError("InvalidTaskId")
+        for code in ("TaskTimeout", "InvalidTaskId"):
+            if code in task.triggers:
+                raise ApiError(code, f"{CATALOG[code].message} (in-band trigger_{code})")
+        finished = False
         with self.store.transaction():
             task.polls += 1
-            if task.status not in TERMINAL and self.progression_for(spec).due(
-                task, self.clock.now(), task.polls
-            ):
+            progression = self.progression_for(spec, task)
+            if task.status not in TERMINAL and progression.due(task, self.clock.now(), task.polls):
                 self._finish(task, spec)
+                finished = True
             self.store.put_task(task)
+        if finished:
+            self._notify(task)
         return task
+
+    def _notify(self, task: Task) -> None:
+        for listener in self.on_task_finished:
+            listener(task)
 
     def advance_tasks(self) -> list[Task]:
         """Finish every running task whose progression is due by time alone (clock moved)."""
@@ -317,13 +436,14 @@ class Backend:
             spec = self.features.get(f"{task.version}/{task.feature}")
             if spec is None or task.status in TERMINAL:
                 continue
-            progression = self.progression_for(spec)
+            progression = self.progression_for(spec, task)
             finish_at = progression.finish_time(task)
             if finish_at is not None and finish_at <= now:
                 with self.store.transaction():
                     self._finish(task, spec)
                     self.store.put_task(task)
                 finished.append(task)
+                self._notify(task)
         return finished
 
     def next_event_time(self) -> float | None:
@@ -333,7 +453,7 @@ class Backend:
         for task in self.store.tasks():
             spec = self.features.get(f"{task.version}/{task.feature}")
             if spec and task.status not in TERMINAL:
-                finish_at = self.progression_for(spec).finish_time(task)
+                finish_at = self.progression_for(spec, task).finish_time(task)
                 if finish_at is not None:
                     times.append(finish_at)
             if task.expires_at is not None:
@@ -361,7 +481,9 @@ class Backend:
     def delete_task(self, owner: str, task_id: str) -> None:
         """Delete a finished task with its inputs and outputs (units are not refunded)."""
         task = self._owned_task(owner, task_id)
-        if task.status not in TERMINAL:
+        if "OperationNotSupport" in task.triggers:
+            raise ApiError("OperationNotSupport", "Operation not supported (in-band trigger)")
+        if task.status not in TERMINAL or "OperationInvalid" in task.triggers:
             raise ApiError("OperationInvalid", "only a finished task can be deleted")
         self._purge_task(task)
 
@@ -405,9 +527,10 @@ class Backend:
 
     def _gather_inputs(
         self, owner: str, spec: FeatureSpec, request: dict[str, Any]
-    ) -> tuple[list[InputFile], tuple[str, str] | None]:
+    ) -> tuple[list[InputFile], tuple[str, str] | None, list[str]]:
         inputs: list[InputFile] = []
         planned: tuple[str, str] | None = None
+        file_ids: list[str] = []
         now = self.clock.now()
         for name in spec.file_fields:
             if name not in request:
@@ -423,6 +546,7 @@ class Backend:
                             "InvalidParameters",
                             f"{label}: no such file (unknown or expired file_id)",
                         )
+                    file_ids.append(value)
                     data = self.file_bytes(value)
                     if data is None:
                         planned = planned or (
@@ -441,7 +565,21 @@ class Backend:
                         )
                         continue
                 inputs.append(InputFile(field=name, data=data, info=media.probe(data)))
-        return inputs, planned
+        return inputs, planned, file_ids
+
+    def _triggers(self, request: dict[str, Any], file_ids: list[str]) -> list[str]:
+        """Codes named in-band: ``trigger_<code>`` in a used file's name or a request string."""
+        texts = _strings(request)
+        for file_id in file_ids:
+            record = self.store.get_file(file_id)
+            if record is not None:
+                texts.append(record.file_name)
+        codes: list[str] = []
+        for text in texts:
+            for code in TRIGGER.findall(text):
+                if (code in CATALOG or code in ENGINE_ERRORS) and code not in codes:
+                    codes.append(code)
+        return codes
 
     def _check_inputs(self, spec: FeatureSpec, inputs: list[InputFile]) -> tuple[str, str] | None:
         """Input limits checked on the real bytes (seed document's table)."""
@@ -669,6 +807,16 @@ def _download_error(spec: FeatureSpec, field_name: str) -> str:
     else:
         code = "error_download_image"
     return _allowed(spec, code, "")[0]
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in _strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings(value)]
+    return []
 
 
 def _referenced_file_ids(request: dict[str, Any]) -> list[str]:

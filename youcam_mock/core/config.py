@@ -46,6 +46,12 @@ class MockConfig:
     admin_token: str | None = None
     #: Polling interval (seconds) sent where the documents allow it; None: not sent.
     polling_interval: int | None = None
+    #: ``off`` | ``vendor`` (5/s and 250/300 s, per IP and per key) | ``N/S[,N/S...]``.
+    rate_limit: str = "off"
+    #: Add ``Retry-After`` to 429s (the vendor sends no rate-limit headers).
+    retry_after_header: bool = False
+    #: Webhook endpoints registered at start: ``[{"url", "secret": "whsec_...", "keys"}]``.
+    webhooks: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.retention not in RETENTION_POLICIES:
@@ -115,5 +121,7 @@ def _coerce(changes: dict[str, Any]) -> dict[str, Any]:
             value = Progression.from_dict(value)
         elif name.endswith("_keys") and isinstance(value, list | tuple | str):
             value = tuple([value] if isinstance(value, str) else value)
+        elif name == "webhooks" and isinstance(value, list | tuple):
+            value = tuple(dict(item) for item in value)
         out[name] = value
     return out

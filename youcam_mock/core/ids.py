@@ -22,6 +22,7 @@ class IdFactory:
             self._seed = seed
             self._random = random.Random(seed)
             self._sequence = 0
+            self._last_ms = -1
 
     @property
     def seed(self) -> int:
@@ -45,12 +46,21 @@ class IdFactory:
         return base64.urlsafe_b64encode(self._bytes(n)).decode("ascii").rstrip("=")
 
     def snowflake(self, timestamp: float) -> int:
-        """A snowflake-style integer (ms timestamp, then a sequence): beyond 2**53 on purpose."""
+        """A snowflake-style integer (ms timestamp, then a sequence): beyond 2**53 on purpose.
+
+        Strictly increasing, like a real snowflake generator: a timestamp behind the last one
+        is treated as the last one, and when the 12-bit sequence wraps within one millisecond
+        (a stopped ManualClock) the next millisecond is borrowed.
+        """
         with self._lock:
+            ms = int(timestamp * 1000)
             self._sequence = (self._sequence + 1) & 0xFFF
             sequence = self._sequence
+            if ms <= self._last_ms:
+                ms = self._last_ms + (1 if sequence == 0 else 0)
+            self._last_ms = ms
         worker = self._seed & 0x3FF
-        return (int(timestamp * 1000) << 22) | (worker << 12) | sequence
+        return (ms << 22) | (worker << 12) | sequence
 
     def integer(self, low: int, high: int) -> int:
         with self._lock:

@@ -74,6 +74,12 @@ class Task:
     error_message: str | None = None
     expires_at: float | None = None
     seed: int = 0
+    #: A progression of its own (a scenario rule's slow or stuck task), else the feature's.
+    progression: dict[str, Any] | None = None
+    #: Request-level codes named in-band for later calls on this task (TaskTimeout, ...).
+    triggers: list[str] = field(default_factory=list)
+    #: Scenario rules that acted on this task at creation.
+    rules: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -9,11 +9,18 @@ serve one emulator.  Methods take and return copies' worth of records: callers w
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from youcam_mock.core.journal import JournalEntry
 from youcam_mock.core.models import ApiKey, Asset, FileRecord, LedgerEntry, Task
+from youcam_mock.core.scenarios import Rule
+
+#: (bucket name, window seconds, limit) for one rate check.
+RateBucket = tuple[str, float, int]
+JOURNAL_LIMIT = 10_000
 
 
 class Store(Protocol):
@@ -46,6 +53,17 @@ class Store(Protocol):
     def append_ledger(self, entry: LedgerEntry) -> None: ...
     def ledger(self, owner: str) -> list[LedgerEntry]: ...
 
+    def rate_hit(self, buckets: list[RateBucket], now: float) -> tuple[bool, float, str]: ...
+
+    def journal_append(self, entry: JournalEntry) -> JournalEntry: ...
+    def journal(self) -> list[JournalEntry]: ...
+    def journal_update(self, seq: int, change: Callable[[JournalEntry], None]) -> None: ...
+
+    def put_rule(self, rule: Rule) -> None: ...
+    def rules(self) -> list[Rule]: ...
+    def delete_rule(self, rule_id: str) -> bool: ...
+    def clear_rules(self) -> None: ...
+
     def stats(self) -> dict[str, int]: ...
 
 
@@ -67,6 +85,10 @@ class InMemoryStore:
             self._tasks: dict[str, Task] = {}
             self._assets: dict[str, Asset] = {}
             self._ledger: dict[str, list[LedgerEntry]] = {}
+            self._windows: dict[str, deque[float]] = {}
+            self._journal: deque[JournalEntry] = deque(maxlen=JOURNAL_LIMIT)
+            self._journal_seq = 0
+            self._rules: dict[str, Rule] = {}
 
     def put_key(self, key: ApiKey) -> None:
         with self._lock:
@@ -150,6 +172,53 @@ class InMemoryStore:
         with self._lock:
             return list(self._ledger.get(owner, []))
 
+    def rate_hit(self, buckets: list[RateBucket], now: float) -> tuple[bool, float, str]:
+        """Atomically: if every bucket has room in its moving window, count the hit in all."""
+        with self._lock:
+            for name, window, limit in buckets:
+                times = self._windows.setdefault(name, deque())
+                while times and times[0] <= now - window:
+                    times.popleft()
+                if len(times) >= limit:
+                    return False, max(0.0, times[0] + window - now), name
+            for name, _, _ in buckets:
+                self._windows[name].append(now)
+            return True, 0.0, ""
+
+    def journal_append(self, entry: JournalEntry) -> JournalEntry:
+        with self._lock:
+            self._journal_seq += 1
+            entry.seq = self._journal_seq
+            self._journal.append(entry)
+            return entry
+
+    def journal(self) -> list[JournalEntry]:
+        with self._lock:
+            return list(self._journal)
+
+    def journal_update(self, seq: int, change: Callable[[JournalEntry], None]) -> None:
+        with self._lock:
+            for entry in reversed(self._journal):
+                if entry.seq == seq:
+                    change(entry)
+                    return
+
+    def put_rule(self, rule: Rule) -> None:
+        with self._lock:
+            self._rules[rule.rule_id] = rule
+
+    def rules(self) -> list[Rule]:
+        with self._lock:
+            return list(self._rules.values())
+
+    def delete_rule(self, rule_id: str) -> bool:
+        with self._lock:
+            return self._rules.pop(rule_id, None) is not None
+
+    def clear_rules(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {
@@ -159,4 +228,7 @@ class InMemoryStore:
                 "assets": len(self._assets),
                 "blobs": len(self._blobs),
                 "blob_bytes": sum(len(b) for b in self._blobs.values()),
+                "rate_windows": len(self._windows),
+                "journal": len(self._journal),
+                "rules": len(self._rules),
             }

@@ -86,6 +86,12 @@ _ROW_FOR = {
 }
 
 
+#: Tables whose rows differ by the request's ``mode``: mode value -> item substring.
+_MODE_ROWS = {
+    ("ai_video_generator", "image-to-video"): {"std": "(Standard)", "pro": "(Professional)"},
+}
+
+
 def price_for(spec: FeatureSpec) -> Price | None:
     """The Price of one task operation; None for pre-process steps (not priced)."""
     if spec.pre_process_of is not None or not spec.unit_rows:
@@ -97,8 +103,18 @@ def price_for(spec: FeatureSpec) -> Price | None:
     if len(rows) == 1:
         return prices[0]
     wanted = _ROW_FOR.get((spec.document, spec.feature)) or _ROW_FOR.get((spec.document, spec.key))
+    modes = _MODE_ROWS.get((spec.document, spec.feature), {})
     for (item, _), price in zip(rows, prices, strict=True):
         if wanted and wanted in item:
+            if modes:
+                # The request's ``mode`` picks a row of its own (std vs pro).
+                by_mode = {
+                    mode: p.amount
+                    for mode, label in modes.items()
+                    for (other, _), p in zip(rows, prices, strict=True)
+                    if label in other
+                }
+                return Price(price.amount, price.unit, price.per, variants=by_mode)
             return price
     raise ValueError(f"no unit row chosen for {spec.key} in {spec.document}")
 
@@ -110,7 +126,12 @@ def _count_concerns(request: dict[str, Any], spec: FeatureSpec) -> tuple[int, bo
         return len(actions), any(a.startswith("hd_") for a in actions)
     if isinstance(request.get("features"), list):
         return len(request["features"]), False
-    numeric = [k for k, v in request.items() if isinstance(v, int | float) and k != "index"]
+    # Numeric concern strengths (skin simulation): 0 switches a concern off.
+    numeric = [
+        k
+        for k, v in request.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and v and k != "index"
+    ]
     return max(1, len(numeric)), False
 
 
@@ -145,6 +166,9 @@ def task_cost(
 
 def _variant_amount(price: Price, request: dict[str, Any]) -> float:
     variants = price.variants
+    mode = request.get("mode")
+    if isinstance(mode, str) and mode in variants:
+        return variants[mode]
     resolution = str(request.get("resolution", "")).lower().removesuffix("p")
     if resolution and resolution in variants:
         return variants[resolution]
