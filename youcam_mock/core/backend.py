@@ -327,11 +327,24 @@ class Backend:
             if code in CREATE_TRIGGERS:
                 raise ApiError(code, f"{CATALOG[code].message} (in-band trigger_{code})")
         engine_trigger = next((c for c in triggers if c in ENGINE_ERRORS), None)
+        seed_codes = self.config.engine_codes == "seed"
+        if (
+            engine_trigger
+            and conform(spec, engine_trigger, seed_codes=seed_codes) != engine_trigger
+        ):
+            raise ApiError(
+                "InvalidParameters",
+                f"trigger_{engine_trigger}: {spec.feature} cannot end with {engine_trigger} "
+                "(not in its EngineErrorCode; set engine_codes='seed' to allow the seed table)",
+            )
         if engine_trigger:
             message = f"{ENGINE_ERRORS[engine_trigger]} (in-band trigger_{engine_trigger})"
             planned = (engine_trigger, message)
         if planned is None:
             planned = self._check_inputs(spec, inputs)
+        if planned is not None:
+            seed_codes = self.config.engine_codes == "seed"
+            planned = (conform(spec, planned[0], seed_codes=seed_codes), planned[1])
         event = RuleEvent(
             TASK_STAGE,
             "task_create",
@@ -346,11 +359,9 @@ class Backend:
         own_progression = None
         for rule in fired:
             action = rule.action
-            if action.engine_error:
-                planned = (
-                    action.engine_error,
-                    action.message or ENGINE_ERRORS[action.engine_error],
-                )
+            code = action.engine_error
+            if code and conform(spec, code, seed_codes=seed_codes) == code:
+                planned = (code, action.message or ENGINE_ERRORS[code])
             if action.progression is not None:
                 own_progression = Progression.from_dict(action.progression).to_dict()
         self._check_template(spec, request)
@@ -597,6 +608,9 @@ class Backend:
                         "exceed_max_filesize",
                         f"{item.field}: video exceeds {self.config.max_video_bytes} bytes",
                     )
+                problem = _video_problem(spec, item.info)
+                if problem is not None:
+                    return _allowed(spec, *problem)
                 continue
             if (
                 item.info.kind != "image"
@@ -789,14 +803,64 @@ def _media_dict(info: media.MediaInfo) -> dict[str, Any]:
     }
 
 
+#: Seed document's video table: (long side, duration cap in seconds) per feature.
+VIDEO_LIMITS: dict[str, tuple[int, float | None]] = {
+    "video-sr": (1920, 60.0),
+    "face-swap-vid": (4096, 30.0),
+    "video-trans": (4096, 30.0),
+}
+_VIDEO_CODECS = {"h264", "mpeg4"}
+_AUDIO_CODECS = {"aac", "mp3", None}
+
+
+def _video_problem(spec: FeatureSpec, info: media.MediaInfo) -> tuple[str, str] | None:
+    """Container, codecs, resolution and duration against the seed document's table."""
+    if info.format not in media.VIDEO_CONTAINERS:
+        return "error_decode_video", f"container {info.format} is not mp4 or mov"
+    if info.video_codec not in _VIDEO_CODECS:
+        return "error_decode_video", f"video codec {info.video_codec} is not H.264 or MPEG-4"
+    if info.audio_codec not in _AUDIO_CODECS:
+        return "error_decode_video", f"audio codec {info.audio_codec} is not aac or mp3"
+    long_side, max_duration = VIDEO_LIMITS.get(spec.feature, (4096, None))
+    if max(info.width or 0, info.height or 0) > long_side:
+        return (
+            "error_decode_video",
+            f"long side {max(info.width or 0, info.height or 0)} > {long_side}",
+        )
+    if max_duration is not None and (info.duration_s or 0) > max_duration:
+        return (
+            "error_unexpected_video_duration",
+            f"duration {info.duration_s:.1f}s exceeds {max_duration:g}s",
+        )
+    return None
+
+
 def _allowed(spec: FeatureSpec, code: str, message: str) -> tuple[str, str]:
-    """An engine code the feature's document allows (its EngineErrorCode enum)."""
-    if code in spec.engine_error_codes or not spec.engine_error_codes:
-        return code, message
-    for fallback in ("invalid_parameter", "unknown_internal_error", "error_inference"):
-        if fallback in spec.engine_error_codes:
-            return fallback, message
-    return spec.engine_error_codes[0], message
+    """The seed document's code for a failed input check (``conform`` may narrow it later)."""
+    return code, message
+
+
+#: Seed-table codes no published EngineErrorCode enum lists, and what a feature sends instead.
+_NEAREST = {
+    "error_download_video": "error_download_image",
+    "error_decode_video": "error_decode_image",
+}
+
+
+def conform(spec: FeatureSpec, code: str, *, seed_codes: bool) -> str:
+    """An engine code the feature's document allows (its EngineErrorCode enum).
+
+    The seed document lists codes (error_decode_video, error_unexpected_video_duration, ...)
+    that no published enum contains; by default the emulator stays inside the contract and
+    sends the nearest allowed code (the message still says what happened).  With the setting
+    ``engine_codes="seed"`` it sends the seed document's code as is.
+    """
+    if seed_codes or code in spec.engine_error_codes or not spec.engine_error_codes:
+        return code
+    for fallback in (_NEAREST.get(code), "invalid_parameter", "unknown_internal_error"):
+        if fallback and fallback in spec.engine_error_codes:
+            return fallback
+    return spec.engine_error_codes[0]
 
 
 def _download_error(spec: FeatureSpec, field_name: str) -> str:

@@ -50,12 +50,17 @@ class MockConfig:
     rate_limit: str = "off"
     #: Add ``Retry-After`` to 429s (the vendor sends no rate-limit headers).
     retry_after_header: bool = False
+    #: ``contract``: engine codes stay inside each feature's EngineErrorCode enum;
+    #: ``seed``: also the seed document's codes that no published enum lists.
+    engine_codes: str = "contract"
     #: Webhook endpoints registered at start: ``[{"url", "secret": "whsec_...", "keys"}]``.
     webhooks: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.retention not in RETENTION_POLICIES:
             raise ValueError(f"retention is one of {sorted(RETENTION_POLICIES)}")
+        if self.engine_codes not in ("contract", "seed"):
+            raise ValueError("engine_codes is 'contract' or 'seed'")
 
     @property
     def file_ttl(self) -> float:
