@@ -359,9 +359,9 @@ class Backend:
         own_progression = None
         for rule in fired:
             action = rule.action
-            code = action.engine_error
-            if code and conform(spec, code, seed_codes=seed_codes) == code:
-                planned = (code, action.message or ENGINE_ERRORS[code])
+            wanted = action.engine_error
+            if wanted and conform(spec, wanted, seed_codes=seed_codes) == wanted:
+                planned = (wanted, action.message or ENGINE_ERRORS[wanted])
             if action.progression is not None:
                 own_progression = Progression.from_dict(action.progression).to_dict()
         self._check_template(spec, request)
