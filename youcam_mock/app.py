@@ -41,9 +41,12 @@ class MockState:
     known_features: set[str] = field(default_factory=set)
     webhooks: WebhookDispatcher | None = None
     controller: Controller = field(init=False)
+    #: The settings the app started with: ``reset`` returns to them (plus any changes).
+    base_config: MockConfig = field(init=False)
 
     def __post_init__(self) -> None:
         self.controller = Controller(self)
+        self.base_config = self.config
 
 
 def create_app(

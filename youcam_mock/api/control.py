@@ -39,19 +39,30 @@ class Controller:
         return {"status": "ok", "store": self.backend.store.stats()}
 
     def reset(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Forget all state; optionally change settings first (same names as MockConfig)."""
-        new_config = self.mock.config.with_changes(**config) if config else self.mock.config
+        """Back to the startup state and settings, plus ``config`` changes (MockConfig names)."""
+        base = self.mock.base_config
+        try:
+            new_config = base.with_changes(**config) if config else base
+        except (TypeError, ValueError) as error:
+            raise ApiError("InvalidParameters", str(error)) from None
         self.mock.config = new_config
         self.backend.reset(new_config)
         if self.mock.webhooks is not None:
             self.mock.webhooks.reset()
+            for endpoint in new_config.webhooks:
+                self.mock.webhooks.register(
+                    endpoint["url"], secret=endpoint.get("secret"), keys=endpoint.get("keys", ())
+                )
         return {"reset": True, "config": new_config.to_dict()}
 
     def get_config(self) -> dict[str, Any]:
         return dict(self.mock.config.to_dict())
 
     def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
-        new_config = self.mock.config.with_changes(**changes)
+        try:
+            new_config = self.mock.config.with_changes(**changes)
+        except (TypeError, ValueError) as error:
+            raise ApiError("InvalidParameters", str(error)) from None
         self.mock.config = new_config
         self.backend.config = new_config
         if "rate_limit" in changes:
