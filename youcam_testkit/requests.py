@@ -12,38 +12,10 @@ from typing import Any
 
 from youcam_mock.contract import load_contract
 from youcam_mock.core.features import FeatureSpec
+from youcam_mock.core.schemas import merge_all_of
 
 #: ``(field name, index) -> file id or URL`` for the input files a request names.
 FileSupplier = Callable[[str, int], str]
-
-
-def merge_all_of(schema: Any) -> Any:
-    if not isinstance(schema, dict) or "allOf" not in schema:
-        return schema
-    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-    properties = dict(merged.get("properties", {}))
-    required = list(merged.get("required", []))
-    branches: list[Any] = []
-    for part in schema["allOf"]:
-        part = merge_all_of(part)
-        for key, value in part.get("properties", {}).items():
-            # The same property in two allOf parts must satisfy both: keep both.
-            properties[key] = {"allOf": [properties[key], value]} if key in properties else value
-        required.extend(part.get("required", []))
-        for keyword in ("oneOf", "anyOf"):
-            branches.extend(part.get(keyword, []))
-        for key, value in part.items():
-            if key in ("properties", "required", "oneOf", "anyOf"):
-                continue
-            if key == "items" and "items" in merged:
-                merged["items"] = {"allOf": [merged["items"], value]}
-            else:
-                merged.setdefault(key, value)
-    merged["properties"] = properties
-    merged["required"] = required
-    if branches:
-        merged["oneOf"] = [*merged.get("oneOf", []), *branches]
-    return merged
 
 
 def request_branches(spec: FeatureSpec) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from PIL import Image
 from youcam_mock.core import media
 from youcam_mock.core.features import FeatureSpec
 from youcam_mock.core.models import ASSET_KEY
+from youcam_mock.core.schemas import merge_all_of
 
 #: ``(data, content_type, filename) -> asset id``: how results store their files.
 AssetSink = Callable[[bytes, str, str], str]
@@ -95,7 +96,7 @@ class ResultBuilder:
         return value if isinstance(value, dict) else {}
 
     def _value(self, schema: Any, name: str, path: tuple[str, ...]) -> Any:
-        schema = _merge_all_of(schema)
+        schema = merge_all_of(schema)
         if not isinstance(schema, dict) or not schema:
             return None
         for keyword in ("oneOf", "anyOf"):
@@ -125,7 +126,7 @@ class ResultBuilder:
     def _choose_branch(self, branches: list[Any]) -> Any:
         wants_json = self.request.get("format") == "json"
         for branch in branches:
-            required = set(_merge_all_of(branch).get("required", []))
+            required = set(merge_all_of(branch).get("required", []))
             if wants_json and "output" in required:
                 return branch
             if not wants_json and "url" in required:
@@ -133,7 +134,7 @@ class ResultBuilder:
         return branches[0]
 
     def _array(self, schema: dict[str, Any], name: str, path: tuple[str, ...]) -> list[Any]:
-        items = _merge_all_of(schema.get("items", {}))
+        items = merge_all_of(schema.get("items", {}))
         low = int(schema.get("minItems", 1))
         high = int(schema.get("maxItems", max(low, 1)))
         if name == "output":
@@ -330,27 +331,3 @@ def _requested_size(request: dict[str, Any]) -> tuple[int, int] | None:
     if isinstance(width, int) and isinstance(height, int):
         return width, height
     return None
-
-
-def _merge_all_of(schema: Any) -> Any:
-    """Fold ``allOf`` into one schema (properties and required merged)."""
-    if not isinstance(schema, dict) or "allOf" not in schema:
-        return schema
-    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-    properties = dict(merged.get("properties", {}))
-    required = list(merged.get("required", []))
-    for part in schema["allOf"]:
-        part = _merge_all_of(part)
-        if not isinstance(part, dict):
-            continue
-        properties.update(part.get("properties", {}))
-        required.extend(part.get("required", []))
-        for key, value in part.items():
-            if key not in ("properties", "required"):
-                merged.setdefault(key, value)
-    if properties:
-        merged["properties"] = properties
-        merged.setdefault("type", "object")
-    if required:
-        merged["required"] = required
-    return merged
