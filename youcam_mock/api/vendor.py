@@ -360,7 +360,7 @@ def handle_credit(operation: Operation, key: str) -> Response:
         {
             "results": [
                 {
-                    "id": state().backend.ids.snowflake(record.created_at),
+                    "id": record.credit_id,
                     "type": "ApiPaygToken",
                     "amount": int(record.units),
                     "amount_dec": round(record.units, 2),

@@ -186,6 +186,12 @@ def _missing_name(error: Any) -> str | None:
 def _describe(error: Any) -> str:
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.instance_path)
     where = path.lstrip(".") or "request body"
+    if type(error.kind).__name__ == "Not":
+        forbidden = error.kind.schema
+        if isinstance(forbidden, dict) and forbidden.get("required"):
+            names = " and ".join(forbidden["required"])
+            return f"{where}: {names} cannot be sent together"
+        return f"{where}: this combination of fields is not allowed"
     message = error.message
     match = re.match(r'^"(?P<name>[^"]+)" is a required property$', message)
     if match:

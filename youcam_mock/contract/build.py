@@ -76,6 +76,7 @@ _NAME_MAPS = {
     "requestBodies",
 }
 _VERBATIM = {"example", "default", "enum", "value"}
+_SCHEMA_KEYWORDS = {"type", "properties", "items", "allOf", "oneOf", "anyOf", "enum"}
 _HTTP_METHODS = ("get", "post", "put", "delete", "patch")
 _ERROR_ENVELOPE = {
     "type": "object",
@@ -240,11 +241,15 @@ def repair_document(slug: str, published: JSON) -> tuple[JSON, list[dict[str, st
                         f"/paths/{_escape(path)}/{method}/responses/{code}",
                     )
 
-    # null property beside a $ref: the $ref is the property's schema.
+    # null property (or null array ``items``) beside a $ref: the $ref is what it holds.
     for pointer, node in list(_walk(doc)):
         if not (isinstance(node, dict) and "$ref" in node and len(node) > 1):
             continue
         holes = [(p, parent, key) for p, parent, key in _null_properties(node, pointer)]
+        if "items" in node and node["items"] is None:
+            holes.append((f"{pointer}/items", node, "items"))
+        if not holes and not _SCHEMA_KEYWORDS & node.keys():
+            continue  # only prose beside the $ref: nothing is lost by following it
         if len(holes) == 1:
             hole_pointer, parent, key = holes[0]
             parent[key] = {"$ref": node.pop("$ref")}

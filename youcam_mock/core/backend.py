@@ -135,6 +135,7 @@ class Backend:
             raise ApiError("InvalidParameters", "an API key is a non-empty string without spaces")
         now = self.clock.now()
         record = ApiKey(
+            credit_id=self.ids.snowflake(now),
             key=key,
             state=state,
             units=float(self.config.units if units is None else units),

@@ -30,6 +30,8 @@ class ApiKey:
     state: KeyState = KeyState.ACTIVE
     units: float = 0.0
     created_at: float = 0.0
+    #: The id the credit API shows for this key's balance (stable across calls).
+    credit_id: int = 0
 
 
 @dataclass
