@@ -143,6 +143,8 @@ def apply_http_rules(
         if action.malformed_body:
             return Response('{"status": 200, "data": {"task_st', 200, mimetype="application/json")
         if action.http_error:
+            if action.retry_after is not None:
+                g.retry_after = action.retry_after
             raise ApiError(action.http_error, action.message, retry_after=action.retry_after)
     return None
 
