@@ -19,7 +19,7 @@ from flask import Flask
 from youcam_mock.api.control import ADMIN_HEADER, CONTROL_PREFIX, ROUTES, Controller
 from youcam_mock.core.errors import ApiError
 
-_PLACEHOLDER = re.compile(r"<(\w+)>")
+_PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
 class ControlError(RuntimeError):
@@ -90,8 +90,7 @@ class HttpControl(MockControl):
         if verb not in ROUTES:
             raise AttributeError(verb)
         method, path, carrier = ROUTES[verb]
-        for name in _PLACEHOLDER.findall(path):
-            path = path.replace(f"<{name}>", urllib.parse.quote(str(kwargs.pop(name)), safe=""))
+        path = _PLACEHOLDER.sub(lambda m: urllib.parse.quote(str(kwargs.pop(m[1])), safe=""), path)
         url = f"{self.base_url}{CONTROL_PREFIX}{path}"
         data = None
         if carrier == "query":

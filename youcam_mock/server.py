@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 
 from flask import Flask
@@ -112,8 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--rate-limit",
-        default="vendor",
-        help="off | vendor (5/s and 250/300s per IP and per key) | N/SECONDS[,N/SECONDS...]",
+        default=None,
+        help="off | vendor (5/s and 250/300s per IP and per key) | N/SECONDS[,N/SECONDS...]; "
+        "default: the config file's or YOUCAM_MOCK_RATE_LIMIT's value, else vendor",
     )
     serve.add_argument("--retry-after", action="store_true", help="add Retry-After to 429s")
     serve.add_argument("--admin-token", default=None, help="require X-Mock-Admin-Token on /_mock")
@@ -137,6 +141,8 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     if args.rate_limit:
         RatePolicy.parse(args.rate_limit)  # fail fast on a bad value
         changes["rate_limit"] = args.rate_limit
+    elif not _sets_rate_limit(args.config):
+        changes["rate_limit"] = "vendor"  # serving for integrators: the vendor's limits
     if args.retry_after:
         changes["retry_after_header"] = True
     if args.admin_token:
@@ -144,6 +150,12 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     if args.webhook:
         changes["webhooks"] = tuple({"url": url} for url in args.webhook)
     return config.with_changes(**changes) if changes else config
+
+
+def _sets_rate_limit(config_path: str | None) -> bool:
+    if config_path:
+        return "rate_limit" in json.loads(Path(config_path).read_text(encoding="utf-8"))
+    return "YOUCAM_MOCK_RATE_LIMIT" in os.environ
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from youcam_mock.core.clock import ManualClock
 from youcam_mock.core.errors import ApiError
 from youcam_mock.core.lifecycle import Progression
 from youcam_mock.core.models import KeyState
+from youcam_mock.core.ratelimit import RatePolicy
 
 CONTROL_PREFIX = "/_mock"
 ADMIN_HEADER = "X-Mock-Admin-Token"
@@ -66,7 +67,7 @@ class Controller:
         self.mock.config = new_config
         self.backend.config = new_config
         if "rate_limit" in changes:
-            self.backend.rate_policy = _rate_policy(new_config.rate_limit)
+            self.backend.rate_policy = RatePolicy.parse(new_config.rate_limit)
         return dict(new_config.to_dict())
 
     def sweep(self) -> dict[str, Any]:
@@ -196,7 +197,10 @@ class Controller:
 
     # -- journal
     def journal(self, **filters: Any) -> list[dict[str, Any]]:
-        return [entry.to_dict() for entry in self.backend.journal(**filters)]
+        try:
+            return [entry.to_dict() for entry in self.backend.journal(**filters)]
+        except (TypeError, ValueError) as error:
+            raise ApiError("InvalidParameters", f"journal filter: {error}") from None
 
     # -- webhooks
     def add_webhook(
@@ -231,15 +235,6 @@ class Controller:
         if self.mock.webhooks is None:
             raise ApiError("OperationNotSupport", "webhooks are not enabled")
         return self.mock.webhooks
-
-
-def _rate_policy(text: str) -> Any:
-    from youcam_mock.core.ratelimit import RatePolicy
-
-    try:
-        return RatePolicy.parse(text)
-    except ValueError as error:
-        raise ApiError("InvalidParameters", str(error)) from None
 
 
 def _state(text: str) -> KeyState:
@@ -302,11 +297,11 @@ ROUTES: dict[str, tuple[str, str, str | None]] = {
     "move_clock": ("POST", "/clock", "body"),
     "keys": ("GET", "/keys", None),
     "add_key": ("POST", "/keys", "body"),
-    "deactivate_key": ("POST", "/keys/<key>/deactivate", None),
-    "expire_key": ("POST", "/keys/<key>/expire", None),
-    "set_key_state": ("POST", "/keys/<key>/state", "body"),
-    "units": ("GET", "/units/<key>", None),
-    "set_units": ("PUT", "/units/<key>", "body"),
+    "deactivate_key": ("POST", "/keys/<path:key>/deactivate", None),
+    "expire_key": ("POST", "/keys/<path:key>/expire", None),
+    "set_key_state": ("POST", "/keys/<path:key>/state", "body"),
+    "units": ("GET", "/units/<path:key>", None),
+    "set_units": ("PUT", "/units/<path:key>", "body"),
     "rules": ("GET", "/rules", None),
     "add_rule": ("POST", "/rules", "rule"),
     "remove_rule": ("DELETE", "/rules/<rule_id>", None),

@@ -7,6 +7,7 @@ is sent (the v1.0 credit history documents only ``InvalidAccessToken`` for a 401
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Response, jsonify
@@ -31,5 +32,5 @@ def error_response(error: ApiError, operation: Operation | None = None) -> Respo
     response = jsonify(error_body(error, operation))
     response.status_code = error.status
     if error.retry_after is not None:
-        response.headers["Retry-After"] = str(max(1, int(error.retry_after + 0.999)))
+        response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
     return response

@@ -280,9 +280,23 @@ def _file_entry(record: FileRecord) -> dict[str, Any]:
 
 
 def handle_task_create(operation: Operation, key: str) -> Response:
-    body = _json_body(operation)
-    task = state().backend.create_task(key, _spec(operation), body)
+    spec = _spec(operation)
+    body = _documented_fields(spec, _json_body(operation))
+    task = state().backend.create_task(key, spec, body)
+    if task.rules:
+        g.rules = [*g.get("rules", []), *task.rules]
     return ok({"data": {"task_id": task.task_id}})
+
+
+def _documented_fields(spec: FeatureSpec, body: dict[str, Any]) -> dict[str, Any]:
+    """The request fields the feature's document declares; the others are ignored.
+
+    The documents allow extra properties, so ``{"output_count": [[]]}`` is schema-valid for a
+    feature that declares no ``output_count``: the core, which reads such fields by name, must
+    only see values whose type the document fixed (schemathesis found the 500 this caused).
+    """
+    declared: frozenset[str] = state().contract.request_fields[spec.key]
+    return {k: v for k, v in body.items() if k in declared} if declared else body
 
 
 def handle_task_poll(operation: Operation, key: str, task_id: str) -> Response:

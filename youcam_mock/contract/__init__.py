@@ -222,6 +222,8 @@ class Contract:
                 self.operations[op.key] = op
         self._validators: dict[str, RequestValidator] = {}
         self.features: dict[str, FeatureSpec] = {}
+        #: Feature key -> the top-level request fields its document declares.
+        self.request_fields: dict[str, frozenset[str]] = {}
         documents = data["documents"]
         templates = {(t["version"], t["feature"]): t["path"] for t in data["features"]["templates"]}
         for task in data["features"]["tasks"]:
@@ -250,6 +252,7 @@ class Contract:
                 ),
             )
             self.features[spec.key] = spec
+            self.request_fields[spec.key] = frozenset(_all_properties(request))
 
     def request_schema(self, operation_key: str) -> JSON | None:
         method, path = operation_key.split(" ", 1)

@@ -192,7 +192,12 @@ class Backend:
     def journal(self, **filters: Any) -> list[JournalEntry]:
         limit = filters.pop("limit", None)
         entries = [e for e in self.store.journal() if matches(e, filters)]
-        return entries[-int(limit) :] if limit else entries
+        if limit is None:
+            return entries
+        count = int(limit)
+        if count < 0:
+            raise ValueError("limit must be >= 0")
+        return entries[len(entries) - count :]
 
     # ------------------------------------------------------------------ scenario rules
     def add_rule(self, data: dict[str, Any]) -> Rule:
@@ -444,18 +449,22 @@ class Backend:
         """Finish every running task whose progression is due by time alone (clock moved)."""
         finished = []
         now = self.clock.now()
-        for task in self.store.tasks():
-            spec = self.features.get(f"{task.version}/{task.feature}")
-            if spec is None or task.status in TERMINAL:
+        for candidate in self.store.tasks():
+            spec = self.features.get(f"{candidate.version}/{candidate.feature}")
+            if spec is None:
                 continue
-            progression = self.progression_for(spec, task)
-            finish_at = progression.finish_time(task)
-            if finish_at is not None and finish_at <= now:
-                with self.store.transaction():
-                    self._finish(task, spec)
-                    self.store.put_task(task)
-                finished.append(task)
-                self._notify(task)
+            with self.store.transaction():
+                # Re-read inside the transaction: a poll may have finished it meanwhile.
+                task = self.store.get_task(candidate.task_id)
+                if task is None:
+                    continue
+                finish_at = self.progression_for(spec, task).finish_time(task)
+                if task.status in TERMINAL or finish_at is None or finish_at > now:
+                    continue
+                self._finish(task, spec)
+                self.store.put_task(task)
+            finished.append(task)
+            self._notify(task)
         return finished
 
     def next_event_time(self) -> float | None:
@@ -720,7 +729,8 @@ class Backend:
         self, owner: str, page_size: int, starting_token: str | None
     ) -> tuple[list[LedgerEntry], str | None]:
         entries = list(reversed(self.store.ledger(owner)))
-        return paginate(entries, page_size, starting_token)
+        # The unit-history document allows up to 30 a page (templates and SKUs: 20).
+        return paginate(entries, page_size, starting_token, max_size=30)
 
     def feature_costs(self) -> list[dict[str, Any]]:
         """The price list: one SKU per task operation and priced variant."""
@@ -786,6 +796,8 @@ class Backend:
             if asset.expires_at <= now:
                 self.store.delete_asset(asset.asset_id)
                 removed["assets"] += 1
+        longest = max((limit.seconds for limit in self.rate_policy.limits), default=0.0)
+        removed["rate_windows"] = self.store.prune_rate_windows(now - longest)
         return removed
 
 
@@ -919,10 +931,10 @@ def decode_token(token: str) -> int:
 
 
 def paginate(
-    items: list[Any], page_size: int, starting_token: str | None
+    items: list[Any], page_size: int, starting_token: str | None, *, max_size: int = 20
 ) -> tuple[list[Any], str | None]:
-    if not 1 <= page_size <= 20:
-        raise ApiError("InvalidParameters", "page_size must be between 1 and 20")
+    if not 1 <= page_size <= max_size:
+        raise ApiError("InvalidParameters", f"page_size must be between 1 and {max_size}")
     offset = decode_token(starting_token) if starting_token else 0
     page = items[offset : offset + page_size]
     following = offset + page_size

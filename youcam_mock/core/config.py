@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from youcam_mock.core.lifecycle import Progression
+from youcam_mock.core.ratelimit import RatePolicy
 
 DEFAULT_API_KEY = "ycm_dev_0123456789abcdef"
 HOUR = 3600.0
@@ -61,6 +62,7 @@ class MockConfig:
             raise ValueError(f"retention is one of {sorted(RETENTION_POLICIES)}")
         if self.engine_codes not in ("contract", "seed"):
             raise ValueError("engine_codes is 'contract' or 'seed'")
+        RatePolicy.parse(self.rate_limit)  # raises on a value the limiter cannot use
 
     @property
     def file_ttl(self) -> float:

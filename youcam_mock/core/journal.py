@@ -31,8 +31,32 @@ class JournalEntry:
         return asdict(self)
 
 
+FILTERS = {
+    "path_prefix",
+    "since",
+    "until",
+    "status",
+    "method",
+    "path",
+    "key",
+    "ip",
+    "operation",
+    "feature",
+    "task_id",
+    "error_code",
+    "rule",
+    "kind",
+}
+
+
 def matches(entry: JournalEntry, filters: dict[str, Any]) -> bool:
-    """Every given filter holds: equality on fields, ``path_prefix``, ``since``/``until``."""
+    """Every given filter holds: equality on fields, ``path_prefix``, ``since``/``until``.
+
+    An unknown filter name raises ValueError: a misspelt filter must not match nothing.
+    """
+    unknown = set(filters) - FILTERS
+    if unknown:
+        raise ValueError(f"unknown filters {sorted(unknown)}; use {sorted(FILTERS)}")
     for name, wanted in filters.items():
         if wanted is None:
             continue

@@ -54,6 +54,7 @@ class Store(Protocol):
     def ledger(self, owner: str) -> list[LedgerEntry]: ...
 
     def rate_hit(self, buckets: list[RateBucket], now: float) -> tuple[bool, float, str]: ...
+    def prune_rate_windows(self, before: float) -> int: ...
 
     def journal_append(self, entry: JournalEntry) -> JournalEntry: ...
     def journal(self) -> list[JournalEntry]: ...
@@ -184,6 +185,16 @@ class InMemoryStore:
             for name, _, _ in buckets:
                 self._windows[name].append(now)
             return True, 0.0, ""
+
+    def prune_rate_windows(self, before: float) -> int:
+        """Drop windows whose last hit is older than ``before`` (idle clients)."""
+        with self._lock:
+            idle = [
+                name for name, times in self._windows.items() if not times or times[-1] <= before
+            ]
+            for name in idle:
+                del self._windows[name]
+            return len(idle)
 
     def journal_append(self, entry: JournalEntry) -> JournalEntry:
         with self._lock:
