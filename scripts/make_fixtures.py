@@ -11,6 +11,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from youcam_mock.core import media
+from youcam_mock.core.backend import CREATE_TRIGGERS
+from youcam_mock.core.errors import ENGINE_ERRORS
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -45,6 +47,16 @@ def mask(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
+#: Request-level codes a ``trigger_<code>`` file name produces after task creation: on polls of
+#: that task (TaskTimeout, InvalidTaskId) or on deleting it (OperationNotSupport, OperationInvalid).
+LATER_TRIGGERS = ("TaskTimeout", "InvalidTaskId", "OperationNotSupport", "OperationInvalid")
+
+
+def trigger_codes() -> list[str]:
+    """Every code an uploaded file's name can trigger in-band (see the README's error table)."""
+    return [*CREATE_TRIGGERS, *LATER_TRIGGERS, *ENGINE_ERRORS]
+
+
 def main() -> None:
     (ROOT / "images").mkdir(parents=True, exist_ok=True)
     (ROOT / "videos").mkdir(parents=True, exist_ok=True)
@@ -53,6 +65,11 @@ def main() -> None:
     (ROOT / "videos" / "clip.mp4").write_bytes(
         media.render_video(portrait(320, 240), seed=1, duration_s=4, fps=8, max_long=320)
     )
+    triggers = ROOT / "triggers"
+    triggers.mkdir(parents=True, exist_ok=True)
+    sample = portrait(64, 64)  # tiny: the name, not the picture, carries the trigger
+    for code in trigger_codes():
+        (triggers / f"trigger_{code}.jpg").write_bytes(sample)
     print(f"wrote fixtures under {ROOT}")
 
 

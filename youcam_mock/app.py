@@ -116,6 +116,8 @@ def create_app(
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
+        if isinstance(error, ConnectionResetError):
+            raise error  # a scripted reset: no response at all
         app.logger.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(ApiError("InternalError", f"{type(error).__name__}: {error}"))
 
@@ -126,7 +128,15 @@ def create_app(
     return app
 
 
-def _journal(mock: MockState, response: Response) -> None:
+def journal_dropped() -> None:
+    """Journal a request whose connection a scenario dropped (no response: status 0)."""
+    from flask import current_app
+
+    mock = current_app.extensions["youcam_mock"]
+    _journal(mock, Response(status=200), status=0)
+
+
+def _journal(mock: MockState, response: Response, *, status: int | None = None) -> None:
     """One journal entry per request: what the client did and what it was told."""
     operation = g.get("operation")
     detail: dict[str, Any] = {}
@@ -154,7 +164,7 @@ def _journal(mock: MockState, response: Response) -> None:
             at=g.get("arrived", mock.clock.now()),
             method=request.method,
             path=request.path,
-            status=response.status_code,
+            status=response.status_code if status is None else status,
             key=g.get("api_key"),
             ip=request.remote_addr,
             duration_ms=round(

@@ -127,6 +127,8 @@ class _ErrorCollector:
         self._signal.disconnect(self._record, self.app)
 
     def _record(self, sender: Any, exception: BaseException, **extra: Any) -> None:
+        if isinstance(exception, ConnectionResetError):
+            return  # a scenario's scripted connection reset, not a failure of the emulator
         self.errors.append("".join(traceback.format_exception(exception)))
 
 

@@ -117,8 +117,11 @@ def validate(
                     )
                 )
     if status == 200 and content_type.startswith("application/json"):
-        payload = json.loads(body)
-        if payload.get("status") != 200:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return [*violations, Violation("facts", method, path, status, "body is not JSON")]
+        if not isinstance(payload, dict) or payload.get("status") != 200:
             violations.append(
                 Violation("facts", method, path, status, "success body lacks status 200")
             )

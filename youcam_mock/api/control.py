@@ -156,7 +156,7 @@ class Controller:
         created = self.backend.add_rule(rule)
         feature = created.match.feature
         code = created.action.engine_error
-        if feature and code:
+        if feature and code and self.mock.config.engine_codes != "seed":
             specs = [
                 s for s in self.mock.contract.features.values() if feature in (s.feature, s.key)
             ]

@@ -13,16 +13,18 @@ from typing import Any
 from flask import Response, jsonify
 
 from youcam_mock.contract import Operation
-from youcam_mock.core.errors import ApiError
+from youcam_mock.core.errors import CATALOG, ApiError
 
 
 def error_body(error: ApiError, operation: Operation | None = None) -> dict[str, Any]:
     code = error.code
+    message = error.message
     if operation is not None:
         allowed = operation.error_code_enums.get(error.status)
         if allowed and code not in allowed:
             code = allowed[0]
-    body: dict[str, Any] = {"status": error.status, "error": error.message}
+            message = CATALOG[code].message if code in CATALOG else message
+    body: dict[str, Any] = {"status": error.status, "error": message}
     if error.spec.has_code:
         body["error_code"] = code
     return body

@@ -150,12 +150,23 @@ def apply_http_rules(
 
 
 def reset_connection() -> None:
-    """Drop the TCP connection with a RST (SO_LINGER 0), as a flaky network would."""
+    """Drop the connection with no response, as a flaky network would.
+
+    On a real socket: shut it down now (the client sees the connection end without an answer)
+    and set SO_LINGER 0 so the final close sends a RST.  In-process there is no socket: the
+    ConnectionResetError reaches the caller (the testkit turns it into the HTTP client's own
+    connection error).  The journal records the exchange with status 0.
+    """
+    from youcam_mock.app import journal_dropped
+
+    journal_dropped()
     sock = request.environ.get("werkzeug.socket")
-    if sock is None:
-        raise ConnectionResetError("youcam-mock scenario: connection reset")
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
     raise ConnectionResetError("youcam-mock scenario: connection reset")
 
 

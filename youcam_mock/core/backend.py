@@ -360,6 +360,7 @@ class Backend:
             spec.feature,
             spec.version,
             tuple(file_ids),
+            None if seed_codes else spec.engine_error_codes,
         )
         fired = self.fire_rules(event)
         own_progression = None
@@ -596,9 +597,20 @@ class Backend:
             if record is not None:
                 texts.append(record.file_name)
         codes: list[str] = []
+        known = sorted({*CATALOG, *ENGINE_ERRORS}, key=len, reverse=True)
         for text in texts:
-            for code in TRIGGER.findall(text):
-                if (code in CATALOG or code in ENGINE_ERRORS) and code not in codes:
+            for named in TRIGGER.findall(text):
+                # The longest known code the text starts with, ending at a non-letter:
+                # trigger_error_no_face_v2.jpg names error_no_face.
+                code = next(
+                    (
+                        c
+                        for c in known
+                        if named.startswith(c) and not named[len(c) : len(c) + 1].isalpha()
+                    ),
+                    None,
+                )
+                if code and code not in codes:
                     codes.append(code)
         return codes
 

@@ -92,6 +92,9 @@ class Event:
     feature: str | None = None
     version: str | None = None
     file_ids: tuple[str, ...] = field(default_factory=tuple)
+    #: Engine codes the feature can end with (None: any); a rule asking for another code
+    #: does not match, so it is not used up on a task it cannot affect.
+    engine_codes: tuple[str, ...] | None = None
 
 
 def rule_from_dict(data: dict[str, Any], rule_id: str) -> Rule:
@@ -139,6 +142,9 @@ def _build(cls: type, data: dict[str, Any], label: str) -> Any:
 def matches(rule: Rule, event: Event) -> bool:
     m = rule.match
     if event.stage not in rule.action.stages:
+        return False
+    code = rule.action.engine_error
+    if code and event.engine_codes is not None and code not in event.engine_codes:
         return False
     if m.operation and m.operation != event.operation:
         return False
