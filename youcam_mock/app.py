@@ -9,7 +9,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, got_request_exception, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from youcam_mock.api import storage as storage_api
@@ -60,9 +60,13 @@ def create_app(
     contract = load_contract()
     contract.compile_all()
     app = Flask("youcam_mock")
+    # Only a scripted connection reset escapes the handlers below; it must reach the caller
+    # (in-process: the testkit's transport) as an exception, not become a 500 response.
+    app.config["PROPAGATE_EXCEPTIONS"] = True
     app.config["MAX_CONTENT_LENGTH"] = config.max_video_bytes + 1024
+    store = store or InMemoryStore()
     backend = Backend(
-        store or InMemoryStore(),
+        store,
         clock,
         config,
         contract.features,
@@ -73,7 +77,7 @@ def create_app(
     def journal_sink(entry: JournalEntry) -> None:
         backend.record(entry)
 
-    webhooks = WebhookDispatcher(clock, backend.ids, default_sender, journal_sink)
+    webhooks = WebhookDispatcher(clock, backend.ids, default_sender, journal_sink, store)
     for endpoint in config.webhooks:
         webhooks.register(
             endpoint["url"], secret=endpoint.get("secret"), keys=endpoint.get("keys", ())
@@ -97,6 +101,8 @@ def create_app(
     def _arrived() -> None:
         g.arrived = clock.now()
         g.started = time.perf_counter()
+        # One counter orders arrivals and answers exactly, whatever the clock does.
+        g.arrival_tick = backend.store.next_counter("journal-tick")
 
     @app.after_request
     def _request_id(response: Response) -> Response:
@@ -117,7 +123,9 @@ def create_app(
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         if isinstance(error, ConnectionResetError):
-            raise error  # a scripted reset: no response at all
+            raise error  # a scripted reset: no response at all (propagates, see below)
+        # The error becomes a vendor-style 500, but listeners (the testkit) still hear of it.
+        got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=error)
         app.logger.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(ApiError("InternalError", f"{type(error).__name__}: {error}"))
 
@@ -157,6 +165,9 @@ def _journal(mock: MockState, response: Response, *, status: int | None = None) 
                     detail["engine_error"] = data.get("error")
     if g.get("retry_after") is not None:
         detail["retry_after"] = g.retry_after
+    if "arrival_tick" in g:
+        detail["arrival_tick"] = g.arrival_tick
+        detail["answer_tick"] = mock.backend.store.next_counter("journal-tick")
     rules = g.get("rules")
     mock.backend.record(
         JournalEntry(

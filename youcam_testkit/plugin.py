@@ -132,9 +132,31 @@ class _ErrorCollector:
         self.errors.append("".join(traceback.format_exception(exception)))
 
 
-def _surface(errors: list[str]) -> None:
+def _watch(request: pytest.FixtureRequest, errors: list[str]) -> None:
+    """Let ``pytest_runtest_call`` fail the test itself when the emulator raised."""
+    request.node.stash[_ERRORS] = errors
+
+
+def _surface(errors: list[str], request: pytest.FixtureRequest) -> None:
+    """Errors from requests made after the test body (in teardown) fail at teardown."""
+    reported = request.node.stash.get(_REPORTED, 0)
+    if len(errors) > reported:
+        pytest.fail("the emulator raised while serving this test:\n" + "\n".join(errors[reported:]))
+
+
+_ERRORS = pytest.StashKey[list[str]]()
+_REPORTED = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """An exception inside the emulator fails the test that caused it (not just teardown)."""
+    result = yield
+    errors = item.stash.get(_ERRORS, [])
     if errors:
+        item.stash[_REPORTED] = len(errors)
         pytest.fail("the emulator raised while serving this test:\n" + "\n".join(errors))
+    return result
 
 
 # ---------------------------------------------------------------------- live server
@@ -166,6 +188,7 @@ def youcam(
     app = youcam_server.app
     config = _reset(app, youcam_config, _marker_changes(request))
     with _ErrorCollector(app) as errors:
+        _watch(request, errors)
         yield YouCam(
             base_url=youcam_server.url,
             api_key=config.api_keys[0],
@@ -175,7 +198,7 @@ def youcam(
             config=config,
             server_errors=errors,
         )
-    _surface(errors)
+    _surface(errors, request)
 
 
 # ---------------------------------------------------------------------- in-process modes
@@ -257,8 +280,9 @@ def youcam_requests(
             re.compile(r"^(?!https?://(" + "|".join(map(re.escape, VENDOR_HOSTS)) + r")(/|$))")
         )
         handle.server_errors = errors
+        _watch(request, errors)
         yield handle
-    _surface(errors)
+    _surface(errors, request)
 
 
 @pytest.fixture
@@ -287,5 +311,6 @@ def youcam_httpx(
             router.route(host=host).mock(side_effect=side_effect)
         router.route().pass_through()
         handle.server_errors = errors
+        _watch(request, errors)
         yield handle
-    _surface(errors)
+    _surface(errors, request)

@@ -269,9 +269,25 @@ def _retry_after(entry: JournalEntry) -> float | None:
 
 
 def _answered_at(entry: JournalEntry) -> float:
-    """When the client received the response: a request that arrived earlier was already in
-    flight and cannot have been a reaction to it."""
+    """When the client received the response, on the emulator's clock.
+
+    The emulator's journal orders arrivals and answers exactly (``arrival_tick`` and
+    ``answer_tick`` in ``detail``), so with those the answer time is the clock time ``at``
+    alone: under a stopped ManualClock an immediate retry then has a gap of 0, as it should.
+    Hand-made journals without ticks fall back to ``at`` plus the request's duration.
+    """
+    if "answer_tick" in entry.detail:
+        return entry.at
     return entry.at + entry.duration_ms / 1000.0
+
+
+def _reacts_to(other: JournalEntry, refused: JournalEntry) -> bool:
+    """Was ``other`` sent after ``refused`` was answered (so it may be a retry)?"""
+    arrival = other.detail.get("arrival_tick")
+    answer = refused.detail.get("answer_tick")
+    if isinstance(arrival, int) and isinstance(answer, int):
+        return arrival > answer
+    return other.seq != refused.seq and other.at >= _answered_at(refused) - _EPSILON
 
 
 def _after_429(entries: Sequence[JournalEntry]) -> list[tuple[JournalEntry, list[JournalEntry]]]:
@@ -283,12 +299,7 @@ def _after_429(entries: Sequence[JournalEntry]) -> list[tuple[JournalEntry, list
     for entry in entries:
         if entry.status != 429:
             continue
-        answered = _answered_at(entry)
-        later = [
-            other
-            for other in by_caller[_who(entry)]
-            if other.seq != entry.seq and other.at >= answered - _EPSILON
-        ]
+        later = [other for other in by_caller[_who(entry)] if _reacts_to(other, entry)]
         out.append((entry, later))
     return out
 

@@ -23,6 +23,7 @@ from youcam_mock.core.errors import ApiError
 from youcam_mock.core.ids import IdFactory
 from youcam_mock.core.journal import JournalEntry
 from youcam_mock.core.models import Task, TaskStatus
+from youcam_mock.core.store import InMemoryStore
 from youcam_mock.core.webhooks import (
     Delivery,
     WebhookDispatcher,
@@ -76,7 +77,13 @@ def make_rig(
     sender = FakeSender(clock)
     journal: list[JournalEntry] = []
     hooks = WebhookDispatcher(
-        clock, IdFactory(7), sender, journal.append, max_attempts=max_attempts, backoff=backoff
+        clock,
+        IdFactory(7),
+        sender,
+        journal.append,
+        InMemoryStore(),
+        max_attempts=max_attempts,
+        backoff=backoff,
     )
     return Rig(clock, sender, journal, hooks)
 
@@ -472,14 +479,14 @@ def test_reset_forgets_endpoints_and_deliveries(rig: Rig) -> None:
 
 def test_constructor_rejects_an_unusable_retry_policy() -> None:
     clock, ids, journal = ManualClock(), IdFactory(), list[JournalEntry]()
-    sender = FakeSender(clock)
+    sender, store = FakeSender(clock), InMemoryStore()
     with pytest.raises(ValueError):
-        WebhookDispatcher(clock, ids, sender, journal.append, max_attempts=0)
+        WebhookDispatcher(clock, ids, sender, journal.append, store, max_attempts=0)
     with pytest.raises(ValueError):
-        WebhookDispatcher(clock, ids, sender, journal.append, backoff=())
+        WebhookDispatcher(clock, ids, sender, journal.append, store, backoff=())
     with pytest.raises(ValueError):
-        WebhookDispatcher(clock, ids, sender, journal.append, backoff=(5, -1))
-    WebhookDispatcher(clock, ids, sender, journal.append, max_attempts=1, backoff=())
+        WebhookDispatcher(clock, ids, sender, journal.append, store, backoff=(5, -1))
+    WebhookDispatcher(clock, ids, sender, journal.append, store, max_attempts=1, backoff=())
 
 
 def test_delivery_to_dict_is_json_able(rig: Rig) -> None:
@@ -604,7 +611,7 @@ def test_a_real_delivery_to_a_local_receiver_verifies_there(
     statuses.append(500)
     clock = ManualClock(start=time.time())
     journal: list[JournalEntry] = []
-    hooks = WebhookDispatcher(clock, IdFactory(3), default_sender, journal.append)
+    hooks = WebhookDispatcher(clock, IdFactory(3), default_sender, journal.append, InMemoryStore())
     endpoint = hooks.register(url)
     hooks.task_finished(finished(task_id="e2e-task", finished_at=clock.now()))
     assert hooks.run_due() == 1

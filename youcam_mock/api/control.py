@@ -47,7 +47,7 @@ class Controller:
         except (TypeError, ValueError) as error:
             raise ApiError("InvalidParameters", str(error)) from None
         self.mock.config = new_config
-        self.backend.reset(new_config)
+        self.backend.reset(new_config)  # resets the store: webhook endpoints and deliveries too
         if self.mock.webhooks is not None:
             self.mock.webhooks.reset()
             for endpoint in new_config.webhooks:
@@ -192,7 +192,7 @@ class Controller:
     def progressions(self) -> dict[str, Any]:
         return {
             "default": self.backend.config.progression.to_dict(),
-            "features": {name: p.to_dict() for name, p in self.backend.progressions.items()},
+            "features": self.backend.store.progressions(),
         }
 
     # -- journal

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, request
 
 from youcam_mock.api.errors import error_response
-from youcam_mock.api.vendor import state
+from youcam_mock.api.vendor import apply_http_rules, state
 from youcam_mock.core import media
 from youcam_mock.core.errors import ApiError
 
@@ -29,6 +29,9 @@ def upload(token: str) -> Response:
     """The presigned PUT: signature, expiry, declared length and type are all checked, and a
     body longer than registered is refused before it is read whole."""
     mock = state()
+    scripted = apply_http_rules("upload", None, None, {})
+    if scripted is not None:
+        return scripted
     file_id = mock.signer.verify("upload", token, mock.config.upload_url_ttl)
     record = mock.backend.store.get_file(file_id)
     if record is None:
@@ -55,6 +58,9 @@ def upload(token: str) -> Response:
 @storage.get("/results/<token>/<path:filename>")
 def download(token: str, filename: str) -> Response:
     mock = state()
+    scripted = apply_http_rules("download", None, None, {})
+    if scripted is not None:
+        return scripted
     asset_id = mock.signer.verify("result", token, mock.config.result_link_ttl)
     asset, data = mock.backend.get_asset(str(asset_id))
     return Response(

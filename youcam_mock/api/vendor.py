@@ -111,8 +111,8 @@ def _rate_limit(key: str | None) -> None:
     mock = state()
     decision = mock.backend.rate_check(ip=request.remote_addr, key=key)
     if not decision.allowed:
-        g.retry_after = decision.retry_after
         retry_after = decision.retry_after if mock.config.retry_after_header else None
+        g.retry_after = retry_after  # journalled only when the client is told
         raise ApiError("TooManyRequests", retry_after=retry_after)
 
 

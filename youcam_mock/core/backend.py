@@ -11,7 +11,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,11 +98,9 @@ class Backend:
         self.ids = IdFactory(config.seed)
         self.resolve_url = resolve_url or (lambda url: None)
         self.fetch_url = fetch_url
-        self.progressions: dict[str, Progression] = {}
         self.rate_limiter = RateLimiter(store, clock)
         self.rate_policy = RatePolicy.parse(config.rate_limit)
         self.on_task_finished: list[Callable[[Task], object]] = []
-        self._rule_ids = 0
         self._last_sweep = clock.now()
         self.seed_keys()
 
@@ -115,8 +113,6 @@ class Backend:
         with self.store.transaction():
             self.store.reset()
             self.ids.reseed(self.config.seed)
-            self.progressions.clear()
-            self._rule_ids = 0
             self.seed_keys()
 
     def seed_keys(self) -> None:
@@ -166,21 +162,23 @@ class Backend:
             self._ledger(key, "compensation_from_customer_service", key, delta)
             return record
 
+    @property
+    def progressions(self) -> MutableMapping[str, Progression]:
+        """The per-feature overrides: a live view of the store (reads and writes go there)."""
+        return _ProgressionView(self.store)
+
     def progression_for(self, spec: FeatureSpec, task: Task | None = None) -> Progression:
         if task is not None and task.progression is not None:
             return Progression.from_dict(task.progression)
-        return (
-            self.progressions.get(spec.key)
-            or self.progressions.get(spec.feature)
-            or self.config.progression
-        )
+        data = self.store.get_progression(spec.key) or self.store.get_progression(spec.feature)
+        return Progression.from_dict(data) if data else self.config.progression
 
     def set_progression(self, feature: str | None, progression: Progression) -> None:
         """Per feature ("skin-analysis" or "v2.1/skin-analysis"), or for all when None."""
         if feature is None:
             self.config = self.config.with_changes(progression=progression)
         else:
-            self.progressions[feature] = progression
+            self.store.put_progression(feature, progression.to_dict())
 
     # ------------------------------------------------------------------ rate limits, journal
     def rate_check(self, *, ip: str | None, key: str | None) -> Decision:
@@ -202,8 +200,7 @@ class Backend:
     # ------------------------------------------------------------------ scenario rules
     def add_rule(self, data: dict[str, Any]) -> Rule:
         try:
-            self._rule_ids += 1
-            rule = rule_from_dict(data, f"rule-{self._rule_ids}")
+            rule = rule_from_dict(data, f"rule-{self.store.next_counter('rule')}")
         except (TypeError, ValueError) as error:
             raise ApiError("InvalidParameters", str(error)) from None
         self.store.put_rule(rule)
@@ -814,6 +811,32 @@ class Backend:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+class _ProgressionView(MutableMapping[str, Progression]):
+    """``Backend.progressions``: the store's per-feature overrides as Progression values."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __getitem__(self, feature: str) -> Progression:
+        data = self._store.get_progression(feature)
+        if data is None:
+            raise KeyError(feature)
+        return Progression.from_dict(data)
+
+    def __setitem__(self, feature: str, progression: Progression) -> None:
+        self._store.put_progression(feature, progression.to_dict())
+
+    def __delitem__(self, feature: str) -> None:
+        if not self._store.delete_progression(feature):
+            raise KeyError(feature)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._store.progressions())
+
+    def __len__(self) -> int:
+        return len(self._store.progressions())
 
 
 def _media_dict(info: media.MediaInfo) -> dict[str, Any]:

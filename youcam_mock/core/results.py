@@ -325,9 +325,9 @@ def _requested_size(request: dict[str, Any]) -> tuple[int, int] | None:
     size = request.get("size")
     if isinstance(size, str) and "*" in size:
         text_width, _, text_height = size.partition("*")
-        if text_width.isdigit() and text_height.isdigit():
+        if text_width.isdigit() and text_height.isdigit() and int(text_width) and int(text_height):
             return int(text_width), int(text_height)
     width, height = request.get("output_width"), request.get("output_height")
-    if isinstance(width, int) and isinstance(height, int):
+    if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
         return width, height
     return None

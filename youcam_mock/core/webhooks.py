@@ -7,7 +7,9 @@ registered endpoint (at most 10) when a task reaches a terminal state, with ``we
 Enqueueing (:meth:`WebhookDispatcher.task_finished`) is separate from sending
 (:meth:`WebhookDispatcher.run_due`) so that no request thread ever waits on a subscriber.
 Whether a delivery is due is judged only by the injected clock, so tests drive retries by
-advancing a ``ManualClock``; the optional worker thread merely polls in real time.
+advancing a ``ManualClock``; the optional worker thread merely polls in real time.  Endpoints and
+deliveries live in the :class:`~youcam_mock.core.store.Store`, like all other state: the
+dispatcher holds only its collaborators and its worker thread.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from math import floor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from standardwebhooks import Webhook
 
@@ -35,6 +37,9 @@ from youcam_mock.core.ids import IdFactory
 from youcam_mock.core.journal import JournalEntry
 from youcam_mock.core.lifecycle import TERMINAL
 from youcam_mock.core.models import Task
+
+if TYPE_CHECKING:  # the store keeps this module's records: import it for types only
+    from youcam_mock.core.store import Store
 
 #: ``(url, headers, body, timeout_s) -> HTTP status``; raises ``OSError`` when it cannot connect.
 Sender = Callable[[str, dict[str, str], bytes, float], int]
@@ -49,6 +54,8 @@ SECRET_MAX_BYTES = 64
 PENDING = "pending"
 DELIVERED = "delivered"
 FAILED = "failed"
+#: ``last_error`` of a delivery cancelled because its endpoint was removed.
+ENDPOINT_REMOVED = "endpoint removed"
 
 
 def _invalid(message: str) -> ApiError:
@@ -158,7 +165,7 @@ class Delivery:
 
 @dataclass
 class _Attempt:
-    """What one attempt needs, copied under the lock so sending can happen outside it."""
+    """What one attempt needs, copied when claimed so sending happens outside any lock."""
 
     delivery_id: str
     endpoint_id: str
@@ -171,7 +178,12 @@ class _Attempt:
 
 
 class WebhookDispatcher:
-    """Endpoints, a queue of deliveries, and the retry policy; the sender does the I/O."""
+    """Endpoints, a queue of deliveries (both in the store), and the retry policy.
+
+    The sender does the I/O.  Compound changes run inside ``store.transaction()``; a delivery
+    being sent is claimed in the store (in flight), never under a lock, so concurrent
+    ``run_due`` calls, worker threads or processes sharing the store never send it twice.
+    """
 
     MAX_ENDPOINTS = 10
     #: Finished (delivered/failed) deliveries kept for inspection; older ones are dropped.
@@ -183,6 +195,7 @@ class WebhookDispatcher:
         ids: IdFactory,
         sender: Sender,
         journal: JournalSink,
+        store: Store,
         *,
         max_attempts: int = 5,
         backoff: tuple[float, ...] = (5, 30, 120, 600),
@@ -198,15 +211,10 @@ class WebhookDispatcher:
         self.ids = ids
         self.sender = sender
         self.journal = journal
+        self.store = store
         self.max_attempts = max_attempts
         self.backoff = tuple(float(b) for b in backoff)
         self.timeout_s = timeout_s
-        self._lock = threading.Lock()
-        self._endpoints: dict[str, WebhookEndpoint] = {}
-        self._deliveries: dict[str, Delivery] = {}
-        self._by_target: dict[tuple[str, str], str] = {}  # (endpoint, task) -> delivery
-        self._in_flight: set[str] = set()
-        self._generation = 0  # bumped by reset(): late results of older attempts are dropped
         self._worker: threading.Thread | None = None
         self._stop: threading.Event | None = None
         self._worker_lock = threading.Lock()
@@ -220,8 +228,8 @@ class WebhookDispatcher:
         url = _check_url(url)
         given = _check_secret(secret) if secret is not None else None
         key_filter = _check_keys(keys)
-        with self._lock:
-            if len(self._endpoints) >= self.MAX_ENDPOINTS:
+        with self.store.transaction():
+            if len(self.store.endpoints()) >= self.MAX_ENDPOINTS:
                 raise _invalid(f"at most {self.MAX_ENDPOINTS} webhook endpoints")
             # Seeded ids are drawn only once the endpoint is accepted, so a refusal does not
             # shift every later id of the run.
@@ -232,7 +240,7 @@ class WebhookDispatcher:
                 created_at=self.clock.now(),
                 keys=key_filter,
             )
-            self._endpoints[endpoint.endpoint_id] = endpoint
+            self.store.put_endpoint(endpoint)
         return endpoint
 
     def _new_secret(self) -> str:
@@ -243,17 +251,17 @@ class WebhookDispatcher:
 
     def remove(self, endpoint_id: str) -> None:
         """Drop an endpoint; its pending deliveries are cancelled (marked failed, not sent)."""
-        with self._lock:
-            if self._endpoints.pop(endpoint_id, None) is None:
+        with self.store.transaction():
+            if not self.store.delete_endpoint(endpoint_id):
                 raise _invalid(f"unknown webhook endpoint {endpoint_id!r}")
-            for delivery in self._deliveries.values():
+            for delivery in self.store.deliveries():
                 if delivery.endpoint_id == endpoint_id and delivery.status == PENDING:
                     delivery.status = FAILED
-                    delivery.last_error = "endpoint removed"
+                    delivery.last_error = ENDPOINT_REMOVED
+                    self.store.put_delivery(delivery)
 
     def endpoints(self) -> list[WebhookEndpoint]:
-        with self._lock:
-            return list(self._endpoints.values())
+        return self.store.endpoints()
 
     # -- deliveries ------------------------------------------------------------------------
 
@@ -269,10 +277,11 @@ class WebhookDispatcher:
         now = self.clock.now()
         body = payload_for(task, task.finished_at if task.finished_at is not None else now)
         queued: list[Delivery] = []
-        with self._lock:
-            for endpoint in self._endpoints.values():
-                target = (endpoint.endpoint_id, task.task_id)
-                if not endpoint.wants(task.owner) or target in self._by_target:
+        with self.store.transaction():
+            for endpoint in self.store.endpoints():
+                if not endpoint.wants(task.owner) or (
+                    self.store.find_delivery(endpoint.endpoint_id, task.task_id) is not None
+                ):
                     continue
                 delivery = Delivery(
                     delivery_id="msg_" + self.ids.token(),
@@ -281,18 +290,10 @@ class WebhookDispatcher:
                     payload=body,
                     next_attempt_at=now,
                 )
-                self._deliveries[delivery.delivery_id] = delivery
-                self._by_target[target] = delivery.delivery_id
+                self.store.put_delivery(delivery)
                 queued.append(replace(delivery))
-            self._prune()
+            self.store.prune_deliveries(self.MAX_HISTORY)
         return queued
-
-    def _prune(self) -> None:
-        """Bound memory: forget the oldest finished deliveries beyond MAX_HISTORY (lock held)."""
-        finished = [d for d in self._deliveries.values() if d.status != PENDING]
-        for delivery in finished[: max(0, len(finished) - self.MAX_HISTORY)]:
-            del self._deliveries[delivery.delivery_id]
-            self._by_target.pop((delivery.endpoint_id, delivery.task_id), None)
 
     def run_due(self) -> int:
         """Attempt every pending delivery due by the clock; returns how many were attempted."""
@@ -302,41 +303,25 @@ class WebhookDispatcher:
         return len(attempts)
 
     def _claim_due(self) -> list[_Attempt]:
-        """Mark due deliveries in flight, so concurrent run_due calls never send one twice."""
+        """Claim due deliveries in the store (in flight), so no two callers send one twice."""
         now = self.clock.now()
-        claimed: list[_Attempt] = []
-        with self._lock:
-            due = sorted(
-                (
-                    d
-                    for d in self._deliveries.values()
-                    if d.status == PENDING
-                    and d.next_attempt_at <= now
-                    and d.delivery_id not in self._in_flight
-                ),
-                key=lambda d: d.next_attempt_at,
+        with self.store.transaction():
+            # The epoch is read with the claim: a reset() meanwhile makes the results stale.
+            generation = self.store.webhook_epoch()
+            claimed = self.store.claim_due_deliveries(now)
+        return [
+            _Attempt(
+                delivery_id=delivery.delivery_id,
+                endpoint_id=endpoint.endpoint_id,
+                task_id=delivery.task_id,
+                url=endpoint.url,
+                secret=endpoint.secret,
+                payload=delivery.payload,
+                attempt=delivery.attempts,
+                generation=generation,
             )
-            for delivery in due:
-                endpoint = self._endpoints.get(delivery.endpoint_id)
-                if endpoint is None:  # defensive: remove() already cancels these
-                    delivery.status = FAILED
-                    delivery.last_error = "endpoint removed"
-                    continue
-                delivery.attempts += 1
-                self._in_flight.add(delivery.delivery_id)
-                claimed.append(
-                    _Attempt(
-                        delivery_id=delivery.delivery_id,
-                        endpoint_id=endpoint.endpoint_id,
-                        task_id=delivery.task_id,
-                        url=endpoint.url,
-                        secret=endpoint.secret,
-                        payload=delivery.payload,
-                        attempt=delivery.attempts,
-                        generation=self._generation,
-                    )
-                )
-        return claimed
+            for delivery, endpoint in claimed
+        ]
 
     def _attempt(self, attempt: _Attempt) -> None:
         """Sign with this attempt's clock time, send (lock not held), record the outcome."""
@@ -359,24 +344,25 @@ class WebhookDispatcher:
         ok = 200 <= status < 300
         if not ok and error is None:
             error = f"HTTP {status}"
-        with self._lock:
-            self._in_flight.discard(attempt.delivery_id)
-            if attempt.generation != self._generation:
+        with self.store.transaction():
+            if attempt.generation != self.store.webhook_epoch():
                 return  # reset() ran meanwhile: this attempt belongs to forgotten state
-            delivery = self._deliveries.get(attempt.delivery_id)
+            self.store.release_delivery(attempt.delivery_id)
+            delivery = self.store.get_delivery(attempt.delivery_id)
             if delivery is not None:
                 delivery.last_status = status or None
                 delivery.last_error = error
                 if ok:
                     delivery.status = DELIVERED
                 elif delivery.status != PENDING:  # cancelled (endpoint removed) while in flight
-                    delivery.last_error = f"{error}; endpoint removed"
+                    delivery.last_error = f"{error}; {ENDPOINT_REMOVED}"
                 elif attempt.attempt >= self.max_attempts:
                     delivery.status = FAILED
                 else:
                     wait = self.backoff[min(attempt.attempt, len(self.backoff)) - 1]
                     delivery.next_attempt_at = at + wait
-                self._prune()
+                self.store.put_delivery(delivery)
+                self.store.prune_deliveries(self.MAX_HISTORY)
         self.journal(
             JournalEntry(
                 seq=0,
@@ -397,23 +383,17 @@ class WebhookDispatcher:
 
     def next_due(self) -> float | None:
         """Earliest pending attempt time, so a control API can 'advance to the next event'."""
-        with self._lock:
-            times = [d.next_attempt_at for d in self._deliveries.values() if d.status == PENDING]
+        times = [d.next_attempt_at for d in self.store.deliveries() if d.status == PENDING]
         return min(times) if times else None
 
     def deliveries(self) -> list[Delivery]:
-        """Snapshots (copies), oldest first: the worker keeps mutating the originals."""
-        with self._lock:
-            return [replace(d) for d in self._deliveries.values()]
+        """Snapshots (copies), oldest first: the worker keeps updating the stored records."""
+        with self.store.transaction():
+            return [replace(d) for d in self.store.deliveries()]
 
     def reset(self) -> None:
         """Forget endpoints and deliveries (the worker, if running, keeps running)."""
-        with self._lock:
-            self._endpoints.clear()
-            self._deliveries.clear()
-            self._by_target.clear()
-            self._in_flight.clear()
-            self._generation += 1
+        self.store.clear_webhooks()
 
     # -- worker ----------------------------------------------------------------------------
 
