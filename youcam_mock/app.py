@@ -165,6 +165,8 @@ def _journal(mock: MockState, response: Response, *, status: int | None = None) 
                     detail["engine_error"] = data.get("error")
     if g.get("retry_after") is not None:
         detail["retry_after"] = g.retry_after
+    if g.get("window_reopens_in") is not None:
+        detail["window_reopens_in"] = g.window_reopens_in
     if "arrival_tick" in g:
         detail["arrival_tick"] = g.arrival_tick
         detail["answer_tick"] = mock.backend.store.next_counter("journal-tick")

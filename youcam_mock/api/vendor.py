@@ -113,6 +113,7 @@ def _rate_limit(key: str | None) -> None:
     if not decision.allowed:
         retry_after = decision.retry_after if mock.config.retry_after_header else None
         g.retry_after = retry_after  # journalled only when the client is told
+        g.window_reopens_in = decision.retry_after
         raise ApiError("TooManyRequests", retry_after=retry_after)
 
 
