@@ -6,6 +6,7 @@ Usage: python scripts/make_fixtures.py
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -70,7 +71,41 @@ def main() -> None:
     sample = portrait(64, 64)  # tiny: the name, not the picture, carries the trigger
     for code in trigger_codes():
         (triggers / f"trigger_{code}.jpg").write_bytes(sample)
+    for name, text in example_requests().items():
+        target = ROOT / "requests" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
     print(f"wrote fixtures under {ROOT}")
+
+
+def example_requests() -> dict[str, str]:
+    """One contract-valid task request per feature: ``requests/<version>/<feature>.json``.
+
+    File fields hold ``<file_id of FIELD[i]>`` placeholders: register and upload a file (the
+    samples above will do) and put its ``file_id`` there.
+    """
+    from youcam_mock.app import create_app
+    from youcam_mock.contract import load_contract
+    from youcam_testkit.requests import build_request
+
+    backend = create_app().extensions["youcam_mock"].backend
+    out = {}
+    for spec in load_contract().features.values():
+        template = None
+        if spec.templates_path and "template_id" in json.dumps(spec.request_schema):
+            template = backend.templates(spec.feature, spec.version)[0].id
+        body = build_request(
+            spec, lambda field, index: f"<file_id of {field}[{index}]>", template_id=template
+        )
+        document = {
+            "method": "POST",
+            "path": spec.create_path,
+            "poll": spec.poll_path,
+            "body": body,
+        }
+        name = f"{spec.version}/{spec.feature.replace('/', '__')}.json"
+        out[name] = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return out
 
 
 if __name__ == "__main__":
