@@ -130,3 +130,14 @@ def sample_value(schema: Any, name: str = "") -> Any:
             return "#A0522D"
         return "a " + (name or "value")
     return "value"
+
+
+def result_urls(node: Any) -> list[str]:
+    """Every download URL in a task's ``results`` (however deeply the feature nests them)."""
+    if isinstance(node, dict):
+        return [url for value in node.values() for url in result_urls(value)]
+    if isinstance(node, list):
+        return [url for value in node for url in result_urls(value)]
+    if isinstance(node, str) and node.startswith(("http://", "https://")):
+        return [node]
+    return []

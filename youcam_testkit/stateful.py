@@ -55,7 +55,7 @@ from PIL import Image
 from youcam_mock.contract import load_contract
 from youcam_mock.core.config import DEFAULT_API_KEY, RETENTION_POLICIES
 from youcam_testkit import strategies as yst
-from youcam_testkit.requests import build_request
+from youcam_testkit.requests import build_request, result_urls
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -279,16 +279,6 @@ class _Task:
         return f"<task {self.feature} {self.task_id[:8]}… {self.status or 'unpolled'}>"
 
 
-def _urls(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        return [url for value in node.values() for url in _urls(value)]
-    if isinstance(node, list):
-        return [url for value in node for url in _urls(value)]
-    if isinstance(node, str) and node.startswith(("http://", "https://")):
-        return [node]
-    return []
-
-
 @functools.cache
 def _small_jpeg() -> bytes:
     buffer = io.BytesIO()
@@ -470,7 +460,7 @@ class YouCamLifecycle(RuleBasedStateMachine):
             assert task.decodable, f"{task!r} succeeded on undecodable input"
             results = data.get("results")
             assert isinstance(results, dict), f"a success without results: {data!r}"
-            for url in _urls(results):
+            for url in result_urls(results):
                 self.links[url] = (now, task)
                 self._download(url)  # a link is good the moment a poll hands it out
         elif status == "error":

@@ -14,7 +14,7 @@ from PIL import Image
 
 from youcam_mock.core import media
 from youcam_mock.core.features import FeatureSpec
-from youcam_testkit.requests import build_request
+from youcam_testkit.requests import build_request, result_urls
 
 
 @dataclass
@@ -122,14 +122,7 @@ class Flow:
         return str(reply.json()["data"]["templates"][0]["id"])
 
 
-def urls_in(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        return [u for value in node.values() for u in urls_in(value)]
-    if isinstance(node, list):
-        return [u for value in node for u in urls_in(value)]
-    if isinstance(node, str) and node.startswith(("http://", "https://")):
-        return [node]
-    return []
+urls_in = result_urls
 
 
 def flask_sender(client: Any) -> Send:

@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 
 from youcam_mock.api.errors import error_response
 from youcam_mock.contract import Contract, Operation
+from youcam_mock.core.backend import referenced_file_ids
 from youcam_mock.core.errors import ApiError
 from youcam_mock.core.features import FeatureSpec
 from youcam_mock.core.models import ASSET_KEY, FileRecord, Task, TaskStatus
@@ -190,13 +191,7 @@ def _file_ids_in_body() -> tuple[str, ...]:
         return ()
     if not isinstance(body, dict):
         return ()
-    ids: list[str] = []
-    for name, value in body.items():
-        if name.endswith("_file_id") and isinstance(value, str):
-            ids.append(value)
-        elif name.endswith("_file_ids") and isinstance(value, list):
-            ids.extend(str(v) for v in value)
-    return tuple(ids)
+    return tuple(referenced_file_ids(body))
 
 
 def _json_body(operation: Operation) -> dict[str, Any]:

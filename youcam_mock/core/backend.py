@@ -510,7 +510,7 @@ class Backend:
         with self.store.transaction():
             for index in range(len(task.input_files)):
                 self.store.delete_blob(f"input:{task.task_id}:{index}")
-            for file_id in _referenced_file_ids(task.request):
+            for file_id in referenced_file_ids(task.request):
                 record = self.store.get_file(file_id)
                 if record is not None and record.owner == task.owner:
                     self.store.delete_file(file_id)
@@ -931,7 +931,8 @@ def _strings(node: Any) -> list[str]:
     return []
 
 
-def _referenced_file_ids(request: dict[str, Any]) -> list[str]:
+def referenced_file_ids(request: dict[str, Any]) -> list[str]:
+    """The file ids a task request names (``*_file_id`` and ``*_file_ids`` fields)."""
     ids: list[str] = []
     for key, value in request.items():
         if key.endswith("_file_id") and isinstance(value, str):
