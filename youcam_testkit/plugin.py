@@ -56,6 +56,13 @@ class YouCam:
     app: Flask
     config: MockConfig
     server_errors: list[str] = field(default_factory=list)
+    #: This test's settings on top of ``youcam_config`` (its marker), for ``reset``.
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        """A clean emulator with this test's settings again: for ``@given`` tests, whose
+        examples share one test's fixtures (start each example with ``youcam.reset()``)."""
+        self.control.reset(config=self.changes or None)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
@@ -186,7 +193,8 @@ def youcam(
     from youcam_mock.control import InProcessControl
 
     app = youcam_server.app
-    config = _reset(app, youcam_config, _marker_changes(request))
+    changes = _marker_changes(request)
+    config = _reset(app, youcam_config, changes)
     with _ErrorCollector(app) as errors:
         _watch(request, errors)
         yield YouCam(
@@ -197,6 +205,7 @@ def youcam(
             app=app,
             config=config,
             server_errors=errors,
+            changes=changes,
         )
     _surface(errors, request)
 
@@ -220,6 +229,7 @@ def _inprocess_handle(request: pytest.FixtureRequest, app: Flask, base: MockConf
     changes = {"public_base_url": VENDOR_BASE_URL, **_marker_changes(request)}
     config = _reset(app, base, changes)
     return YouCam(
+        changes=changes,
         base_url=VENDOR_BASE_URL,
         api_key=config.api_keys[0],
         clock=app.extensions["youcam_mock"].clock,

@@ -25,7 +25,7 @@ def photo() -> bytes:
 def fresh(handle: Any) -> None:
     """Back to a clean emulator with this test's settings: Hypothesis runs many examples in
     one test, and the fixtures reset only between tests."""
-    handle.control.reset(config=handle.control.get_config())
+    handle.reset()
 
 
 @pytest.fixture

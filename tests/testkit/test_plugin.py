@@ -504,3 +504,13 @@ def test_naive_client(youcam_requests):
 """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+@pytest.mark.youcam(units=7)
+def test_the_handle_reset_keeps_the_tests_own_settings(youcam: Any) -> None:
+    youcam.control.add_key(key="extra-key")
+    youcam.control.fail(match={"operation": "task_poll"}, action={"latency_ms": 1})
+    youcam.reset()
+    assert [k["key"] for k in youcam.control.keys()] == [youcam.api_key]
+    assert youcam.control.rules() == []
+    assert youcam.control.units(key=youcam.api_key)["units"] == 7
