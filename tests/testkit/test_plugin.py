@@ -15,6 +15,8 @@ import pytest
 import requests
 from PIL import Image
 
+from youcam_testkit.plugin import YouCam
+
 # In-process pytester runs restore sys.modules afterwards: Pillow's format plugins, imported
 # lazily inside a run, would be dropped while Pillow's registry still points at them.
 Image.init()
@@ -507,10 +509,11 @@ def test_naive_client(youcam_requests):
 
 
 @pytest.mark.youcam(units=7)
-def test_the_handle_reset_keeps_the_tests_own_settings(youcam: Any) -> None:
+def test_the_handle_reset_keeps_the_tests_own_settings(youcam: YouCam) -> None:
     youcam.control.add_key(key="extra-key")
     youcam.control.fail(match={"operation": "task_poll"}, action={"latency_ms": 1})
     youcam.reset()
-    assert [k["key"] for k in youcam.control.keys()] == [youcam.api_key]
+    keys = youcam.control.call("keys")
+    assert [k["key"] for k in keys] == [youcam.api_key]
     assert youcam.control.rules() == []
     assert youcam.control.units(key=youcam.api_key)["units"] == 7
