@@ -297,6 +297,14 @@ def test_a_live_result_link_works_as_an_input_url_without_going_online(shared: A
     assert image_of(shared.download(second["results"]["url"]).get_data()).size == (320, 240)
 
 
+def test_a_template_thumbnail_works_as_an_input_url_offline(shared: Api) -> None:
+    listing = shared.client.get("/s2s/v2.0/task/template/hair-style", headers=AUTH).get_json()
+    thumb = listing["data"]["templates"][0]["thumb"]
+    result = shared.run("enhance", {"src_file_url": thumb, "scale": 2})
+    assert result["task_status"] == "success"
+    assert image_of(shared.download(result["results"]["url"]).get_data()).size == (320, 320)
+
+
 def test_an_expired_result_link_as_an_input_url_fails_to_download(api: Api) -> None:
     first = api.run("sod", {"src_file_id": api.upload(jpeg(64, 48))})
     api.clock.advance(2 * HOUR + 1)

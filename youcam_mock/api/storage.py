@@ -6,6 +6,7 @@ the URL is the credential, and it expires on the emulator's clock.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request
@@ -76,14 +77,24 @@ def thumbnail(version: str, feature: str, template_id: str) -> Response:
     templates = {t.id for t in state().backend.templates(feature, version)}
     if template_id not in templates:
         raise ApiError("NotFound", "no such template")
-    data = media.render_image(None, seed=int(template_id) % 2**31, effect=feature, size=(160, 160))
-    return Response(data, status=200, mimetype="image/jpeg")
+    return Response(_thumbnail_bytes(feature, template_id), status=200, mimetype="image/jpeg")
+
+
+def _thumbnail_bytes(feature: str, template_id: str) -> bytes:
+    return media.render_image(None, seed=int(template_id) % 2**31, effect=feature, size=(160, 160))
 
 
 def resolve_own_url(url: str) -> bytes | None:
-    """Bytes behind a URL this emulator served (a live result link), else None."""
+    """Bytes behind a URL this emulator serves (a live result link, a template thumbnail),
+    else None."""
     parts = urlsplit(url)
     segments = parts.path.split("/")
+    thumb = re.match(r"^/_storage/templates/(v\d\.\d)/(.+)/(\d+)\.jpg$", parts.path)
+    if thumb:
+        version, feature, template_id = thumb.groups()
+        if template_id in {t.id for t in state().backend.templates(feature, version)}:
+            return _thumbnail_bytes(feature, template_id)
+        return None
     if parts.path.startswith("/_storage/results/") and len(segments) >= 4:
         mock = state()
         try:
