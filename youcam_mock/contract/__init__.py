@@ -221,6 +221,7 @@ class Contract:
                 )
                 self.operations[op.key] = op
         self._validators: dict[str, RequestValidator] = {}
+        self._parameters: dict[str, list[JSON]] = {}
         self.features: dict[str, FeatureSpec] = {}
         #: Feature key -> the top-level request fields its document declares.
         self.request_fields: dict[str, frozenset[str]] = {}
@@ -277,10 +278,13 @@ class Contract:
             self.validator(key)
 
     def parameters(self, operation_key: str) -> list[JSON]:
-        method, path = operation_key.split(" ", 1)
-        item = self.openapi["paths"][path]
-        params = [*item.get("parameters", []), *item[method.lower()].get("parameters", [])]
-        return [deref(p, self.openapi) for p in params]
+        """The operation's parameters, dereferenced once and reused (query parsing is hot)."""
+        if operation_key not in self._parameters:
+            method, path = operation_key.split(" ", 1)
+            item = self.openapi["paths"][path]
+            params = [*item.get("parameters", []), *item[method.lower()].get("parameters", [])]
+            self._parameters[operation_key] = [deref(p, self.openapi) for p in params]
+        return self._parameters[operation_key]
 
 
 def _results_schema(poll_schema: JSON) -> JSON:
