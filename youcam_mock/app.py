@@ -204,7 +204,3 @@ def _fetch(url: str, config: MockConfig) -> bytes | None:
     except (OSError, ValueError):
         return None
     return data if len(data) <= limit else None
-
-
-def mock_state(app: Flask) -> Any:
-    return app.extensions["youcam_mock"]

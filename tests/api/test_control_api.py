@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +19,12 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.support.flow import jpeg
+from tests.support.servers import serving
 from youcam_mock.app import create_app
 from youcam_mock.control import ControlError, HttpControl, InProcessControl, MockControl
 from youcam_mock.core import clock as clock_module
 from youcam_mock.core.clock import ManualClock
 from youcam_mock.core.config import DAY, DEFAULT_API_KEY, MockConfig
-from youcam_mock.server import ThreadedMockServer
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
 CREDIT = "/s2s/v1.0/client/credit"
@@ -87,15 +87,6 @@ class Twin:
         if self.url is None:
             return InProcessControl(self.app)
         return HttpControl(self.url, admin_token=admin_token)
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    server = ThreadedMockServer(app).start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module", params=["in-process", "http"])

@@ -4,7 +4,6 @@ fired), read and filtered through both control twins, and bounded in size."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +14,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.support.flow import jpeg
+from tests.support.servers import serving
 from youcam_mock.app import create_app
 from youcam_mock.control import ControlError, HttpControl, InProcessControl, MockControl
 from youcam_mock.core import store as store_module
@@ -22,7 +22,6 @@ from youcam_mock.core.clock import ManualClock
 from youcam_mock.core.config import DEFAULT_API_KEY, MockConfig
 from youcam_mock.core.journal import JournalEntry
 from youcam_mock.core.store import JOURNAL_LIMIT, InMemoryStore
-from youcam_mock.server import ThreadedMockServer
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
 OTHER = "tenant-b"
@@ -57,15 +56,6 @@ class Rig:
             data = self.get(f"/s2s/v2.0/task/sod/{task_id}", key).get_json()["data"]
         assert self.client.get(urlsplit(data["results"]["url"]).path).status_code == 200
         return task_id
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    server = ThreadedMockServer(app).start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module", params=["in-process", "http"])

@@ -618,18 +618,15 @@ class Backend:
             want_video = spec.input == "video" and item.field.startswith("src")
             if want_video:
                 if item.info.kind != "video":
-                    return _allowed(
-                        spec, "error_decode_video", f"{item.field}: not a decodable mp4/mov video"
-                    )
+                    return ("error_decode_video", f"{item.field}: not a decodable mp4/mov video")
                 if len(item.data) > self.config.max_video_bytes:
-                    return _allowed(
-                        spec,
+                    return (
                         "exceed_max_filesize",
                         f"{item.field}: video exceeds {self.config.max_video_bytes} bytes",
                     )
                 problem = _video_problem(spec, item.info)
                 if problem is not None:
-                    return _allowed(spec, *problem)
+                    return problem
                 continue
             if (
                 item.info.kind != "image"
@@ -637,23 +634,20 @@ class Backend:
                 or not media.is_decodable_image(item.data)
             ):
                 code = "error_decode_mask" if is_mask else "error_decode_image"
-                return _allowed(spec, code, f"{item.field}: not a decodable jpg/jpeg/png image")
+                return (code, f"{item.field}: not a decodable jpg/jpeg/png image")
             if len(item.data) > self.config.max_image_bytes:
-                return _allowed(
-                    spec,
+                return (
                     "exceed_max_filesize",
                     f"{item.field}: image exceeds {self.config.max_image_bytes} bytes",
                 )
             width, height = item.info.width or 0, item.info.height or 0
             if max(width, height) > 4096:
-                return _allowed(
-                    spec,
+                return (
                     "error_exceed_max_image_size",
                     f"{item.field}: long side {max(width, height)} > 4096",
                 )
             if spec.feature == "lighting" and min(width, height) < 256:
-                return _allowed(
-                    spec,
+                return (
                     "error_exceed_max_image_size",
                     f"{item.field}: short side {min(width, height)} < 256",
                 )
@@ -883,11 +877,6 @@ def _video_problem(spec: FeatureSpec, info: media.MediaInfo) -> tuple[str, str] 
     return None
 
 
-def _allowed(spec: FeatureSpec, code: str, message: str) -> tuple[str, str]:
-    """The seed document's code for a failed input check (``conform`` may narrow it later)."""
-    return code, message
-
-
 #: Seed-table codes no published EngineErrorCode enum lists, and what a feature sends instead.
 _NEAREST = {
     "error_download_video": "error_download_image",
@@ -918,7 +907,7 @@ def _download_error(spec: FeatureSpec, field_name: str) -> str:
         code = "error_download_video"
     else:
         code = "error_download_image"
-    return _allowed(spec, code, "")[0]
+    return code
 
 
 def _strings(node: Any) -> list[str]:
